@@ -1,0 +1,49 @@
+/**
+ * One error family for the whole library. Every error carries a stable `code` (for programs and
+ * exit codes) and a `hint` (one line telling a person what to do next). The library never prints:
+ * callers decide how to show these.
+ */
+export type CpvErrorCode =
+  | 'E_USAGE' // bad arguments to a call or command
+  | 'E_NOT_A_REPO' // no .dvc/ found
+  | 'E_ALREADY_INIT' // .dvc/ exists
+  | 'E_NOT_GIT' // not in a git repo and --no-scm not given
+  | 'E_TARGET_MISSING' // target path does not exist
+  | 'E_TARGET_OUTSIDE' // target outside the repo, or inside .dvc/ or .git/
+  | 'E_TARGET_IGNORED' // target excluded by .dvcignore
+  | 'E_TARGET_TRACKED' // target already tracked by git, or overlaps another output
+  | 'E_BROKEN_SYMLINK' // dangling symlink in data to add
+  | 'E_SYMLINK_DIR' // adding through a symlinked directory
+  | 'E_UNREADABLE' // permission denied or similar while reading data
+  | 'E_DVCFILE_PARSE' // malformed YAML in a .dvc / dvc.lock / dvc.yaml file
+  | 'E_DVCFILE_SCHEMA' // valid YAML, invalid DVC schema
+  | 'E_HASH_UNSUPPORTED' // unknown hash type in an output
+  | 'E_MANIFEST' // malformed .dir manifest
+  | 'E_CACHE_CORRUPT' // object bytes do not match their oid
+  | 'E_CACHE_MISSING' // object not in cache
+  | 'E_LOCKED' // repo locked by another process
+  | 'E_IO'; // other filesystem failure
+
+export class CpvError extends Error {
+  readonly code: CpvErrorCode;
+  readonly hint: string | undefined;
+
+  constructor(code: CpvErrorCode, message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'CpvError';
+    this.code = code;
+    this.hint = options.hint;
+  }
+}
+
+export function isCpvError(err: unknown): err is CpvError {
+  return err instanceof CpvError;
+}
+
+/** The errno code of a Node system error (`ENOENT`, `EACCES`, ...), if it is one. */
+export function errnoCode(err: unknown): string | undefined {
+  if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string') {
+    return err.code;
+  }
+  return undefined;
+}
