@@ -1,0 +1,149 @@
+// `npm run bench`: cpv against plain baselines on the same data in the same run (see
+// ../shared/benchmarks.md for how the targets are read). Prints a table; exits non-zero only when
+// something could not run, never because a target was missed (targets are read by people).
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const cli = path.join(root, 'dist', 'cli.js');
+const work = process.env.CPV_BENCH_DIR ?? path.join(here, '.work');
+const bigSize = Number(process.env.CPV_BENCH_BIG_MB ?? 2048) * 1024 * 1024;
+const smallCount = Number(process.env.CPV_BENCH_FILES ?? 10_000);
+const repeats = Number(process.env.CPV_BENCH_REPEATS ?? 3);
+
+const rows = [];
+const row = (name, value, baseline, ratio, target, rss) => rows.push({ name, value, baseline, ratio, target, rss });
+
+function sh(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 28, ...opts });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** Best wall time of `repeats` runs, in ms; `prepare` runs untimed before each. */
+function best(fn, prepare = () => {}) {
+  let min = Infinity;
+  for (let i = 0; i < repeats; i++) {
+    prepare();
+    const t0 = process.hrtime.bigint();
+    fn();
+    min = Math.min(min, Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return min;
+}
+
+/** Runs the cpv CLI; returns its peak RSS in MiB. */
+function cpv(args, cwd) {
+  const rssFile = path.join(work, 'rss.txt');
+  sh(process.execPath, ['--import', path.join(here, 'rss-report.mjs'), cli, ...args], {
+    cwd,
+    env: { ...process.env, CPV_BENCH_RSS_FILE: rssFile },
+  });
+  return Number(fs.readFileSync(rssFile, 'utf8')) / 1024;
+}
+
+function baselineRss(cmd, args, cwd) {
+  if (!fs.existsSync('/usr/bin/time')) return undefined;
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...args], { cwd, encoding: 'utf8', maxBuffer: 1 << 28 });
+  return Number(r.stderr.trim().split('\n').pop()) / 1024;
+}
+
+function makeBigFile(file) {
+  if (fs.existsSync(file) && fs.statSync(file).size === bigSize) return;
+  const chunk = Buffer.alloc(8 << 20);
+  for (let i = 0; i < chunk.length; i += 4) chunk.writeUInt32LE((i * 2654435761) >>> 0, i);
+  const fd = fs.openSync(file, 'w');
+  for (let written = 0; written < bigSize; written += chunk.length) {
+    fs.writeSync(fd, chunk, 0, Math.min(chunk.length, bigSize - written));
+  }
+  fs.closeSync(fd);
+}
+
+function makeSmallFiles(dir) {
+  fs.rmSync(dir, { recursive: true, force: true });
+  for (let i = 0; i < smallCount; i++) {
+    const sub = path.join(dir, String(i % 100).padStart(2, '0'));
+    if (i < 100) fs.mkdirSync(sub, { recursive: true });
+    const buf = Buffer.alloc(4096, i % 251);
+    buf.writeUInt32LE(i, 0);
+    fs.writeFileSync(path.join(sub, `f${i}.bin`), buf);
+  }
+}
+
+function benchMd5() {
+  const big = path.join(work, 'big.bin');
+  makeBigFile(big);
+  sh('md5sum', [big]); // warm the page cache for both sides
+  const tMd5sum = best(() => sh('md5sum', [big]));
+  const hashScript = `import('${path.join(root, 'dist', 'index.js')}').then(m => m.hashFile(process.argv[1])).then(r => console.log(r.md5))`;
+  const rssFile = path.join(work, 'rss.txt');
+  const run = () =>
+    sh(process.execPath, ['--import', path.join(here, 'rss-report.mjs'), '-e', hashScript, big], {
+      env: { ...process.env, CPV_BENCH_RSS_FILE: rssFile },
+    });
+  const tCpv = best(run);
+  const rss = Number(fs.readFileSync(rssFile, 'utf8')) / 1024;
+  const mbps = (ms) => (bigSize / 1048576 / (ms / 1000)).toFixed(0);
+  row(`MD5 of ${bigSize >> 20} MiB file (MiB/s)`, mbps(tCpv), `md5sum ${mbps(tMd5sum)}`, (tMd5sum / tCpv).toFixed(2), '≥ 0.95', rss);
+  row('  peak RSS md5sum (MiB)', '', '', '', '', baselineRss('md5sum', [big]));
+}
+
+function benchAdd() {
+  const repo = path.join(work, 'repo');
+  const data = path.join(repo, 'data');
+  fs.rmSync(repo, { recursive: true, force: true });
+  fs.mkdirSync(repo, { recursive: true });
+  cpv(['init', '--no-scm'], repo);
+  makeSmallFiles(data);
+  const md5sumFiles = () => sh('sh', ['-c', "find data -type f -print0 | xargs -0 md5sum > /dev/null"], { cwd: repo });
+  const tMd5sum = best(md5sumFiles);
+  const tCp = best(
+    () => sh('cp', ['-r', 'data', 'data-copy'], { cwd: repo }),
+    () => fs.rmSync(path.join(repo, 'data-copy'), { recursive: true, force: true }),
+  );
+  fs.rmSync(path.join(repo, 'data-copy'), { recursive: true, force: true });
+  let rss = 0;
+  const resetRepo = () => {
+    fs.rmSync(path.join(repo, '.dvc', 'cache'), { recursive: true, force: true });
+    fs.rmSync(path.join(repo, 'data.dvc'), { force: true });
+  };
+  const tAdd = best(() => {
+    rss = cpv(['add', 'data'], repo);
+  }, resetRepo);
+  const n = smallCount.toLocaleString('en');
+  row(`cpv add ${n} × 4 KiB (ms)`, tAdd.toFixed(0), `md5sum ${tMd5sum.toFixed(0)}`, (tMd5sum / tAdd).toFixed(2), '≥ 1.5× faster', rss);
+  row(`cpv add vs md5sum + cp -r (ms)`, tAdd.toFixed(0), `${(tMd5sum + tCp).toFixed(0)}`, (tAdd / (tMd5sum + tCp)).toFixed(2), '≤ 1.0×', undefined);
+  row('  peak RSS md5sum (MiB)', '', '', '', '', baselineRss('sh', ['-c', 'find data -type f -print0 | xargs -0 md5sum > /dev/null'], repo));
+  return repo;
+}
+
+function benchStartup(repo) {
+  const tNode = best(() => sh(process.execPath, ['-e', '0']));
+  const tVersion = best(() => sh(process.execPath, [cli, '--version']));
+  const tStatus = best(() => sh(process.execPath, [cli, 'status'], { cwd: repo }));
+  row('cpv --version start-up (ms)', tVersion.toFixed(0), `node -e 0 ${tNode.toFixed(0)}`, (tVersion / tNode).toFixed(2), '< 150 ms, ≤ 2×', undefined);
+  row(`cpv status, ${smallCount.toLocaleString('en')} files tracked (ms)`, tStatus.toFixed(0), `node -e 0 ${tNode.toFixed(0)}`, (tStatus / tNode).toFixed(2), 'report', cpv(['status'], repo));
+}
+
+function printTable() {
+  const head = ['benchmark', 'cpv', 'baseline', 'ratio', 'target', 'peak RSS MiB'];
+  const body = rows.map((r) => [r.name, r.value, r.baseline, r.ratio, r.target, r.rss === undefined ? '' : r.rss.toFixed(0)]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => String(b[i]).length)));
+  const line = (cells) => `| ${cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
+  console.log(line(head));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const b of body) console.log(line(b));
+}
+
+fs.mkdirSync(work, { recursive: true });
+if (!fs.existsSync(cli)) execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
+const only = process.argv.slice(2);
+const want = (name) => only.length === 0 || only.includes(name);
+if (want('md5')) benchMd5();
+let repo;
+if (want('add') || want('startup')) repo = benchAdd();
+if (want('startup')) benchStartup(repo);
+printTable();

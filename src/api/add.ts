@@ -1,0 +1,226 @@
+/**
+ * `cpv add`: track files and directories (dvc-compat §1, §3, §4, §7).
+ *
+ * Plan first, then apply: every target is validated before anything is written, so a bad target
+ * in a list leaves the repository untouched. Applying one target = store its objects in the cache,
+ * write `<target>.dvc` (temp + rename), add `/<name>` to the parent `.gitignore`, then re-link the
+ * workspace copy per `cache.type`.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { HashName } from '../cache/hash.js';
+import { Linker } from '../cache/link.js';
+import { DvcFile, hashNameOf, readDvcFile, writeDvcFile } from '../dvcfile/dvcfile.js';
+import { CpvError } from '../errors.js';
+import { isInside, toPosix } from '../fsutil.js';
+import { addGitignoreEntry } from '../git/gitignore.js';
+import { isIgnoredByGit, isTrackedByGit, stageFiles } from '../git/scm.js';
+import { type HashedOutput, hashOutput, statOutput } from './outputs.js';
+import { Repo } from './repo.js';
+import { loadAllStageFiles } from './stages.js';
+
+export interface AddOptions {
+  cwd?: string;
+  onProgress?: (event: { target: string; done: number; total: number }) => void;
+}
+
+export interface AddedOutput {
+  /** The target as given, relative to cwd. */
+  target: string;
+  dvcFile: string;
+  oid: string;
+  size: number;
+  nfiles?: number;
+  isDir: boolean;
+}
+
+export interface AddResult {
+  outputs: AddedOutput[];
+  /** Files to `git add` (relative to cwd): the `.dvc` files and changed `.gitignore`s. */
+  gitFiles: string[];
+  /** Whether those files were staged (core.autostage). */
+  staged: boolean;
+  warnings: string[];
+}
+
+interface PlannedTarget {
+  abs: string;
+  display: string;
+  dvcPath: string;
+  existing: DvcFile | undefined;
+}
+
+export async function addTargets(targets: string[], opts: AddOptions = {}): Promise<AddResult> {
+  if (targets.length === 0) {
+    throw new CpvError('E_USAGE', 'nothing to add', { hint: 'Name at least one file or directory.' });
+  }
+  const repo = Repo.open(opts.cwd);
+  const plan = await planTargets(repo, targets);
+  const result: AddResult = { outputs: [], gitFiles: [], staged: false, warnings: [] };
+  const linker = new Linker(repo.config.linkTypes);
+  for (const target of plan) {
+    const added = await applyTarget(repo, target, linker, result, opts);
+    result.outputs.push(added);
+  }
+  if (repo.config.autostage && repo.gitRoot !== undefined) {
+    await stageFiles(
+      repo.gitRoot,
+      result.gitFiles.map((f) => repo.resolve(f)),
+    );
+    result.staged = true;
+  }
+  return result;
+}
+
+async function planTargets(repo: Repo, targets: string[]): Promise<PlannedTarget[]> {
+  const stages = await loadAllStageFiles(repo);
+  const plan: PlannedTarget[] = [];
+  for (const target of targets) {
+    const abs = repo.resolve(target);
+    const display = repo.display(abs);
+    await validateTarget(repo, abs, display);
+    const dvcPath = `${abs}.dvc`;
+    checkOverlap(stages, abs, dvcPath, display);
+    const existing = fs.existsSync(dvcPath) ? await readDvcFile(dvcPath) : undefined;
+    plan.push({ abs, display, dvcPath, existing });
+  }
+  return plan;
+}
+
+async function validateTarget(repo: Repo, abs: string, display: string): Promise<void> {
+  if (!isInside(repo.root, abs) || abs === repo.root) {
+    throw new CpvError('E_TARGET_OUTSIDE', `'${display}' is outside of the repository ${repo.root}`, {
+      hint: 'Only paths inside the repository (below its root) can be tracked.',
+    });
+  }
+  const parts = toPosix(path.relative(repo.root, abs)).split('/');
+  if (parts.some((p) => p === '.dvc' || p === '.git')) {
+    throw new CpvError('E_TARGET_OUTSIDE', `'${display}' is inside .dvc/ or .git/`, {
+      hint: 'Internal directories of DVC and git cannot be tracked.',
+    });
+  }
+  if (abs.endsWith('.dvc')) {
+    throw new CpvError('E_USAGE', `'${display}' is a .dvc file`, {
+      hint: 'Add the data path itself (without .dvc); to refresh an output use cpv add <path>.',
+    });
+  }
+  checkNoSymlinkedParent(repo, abs, display);
+  statOutput(abs, display);
+  const ignore = await repo.ignore();
+  if (ignore.isIgnored(abs, fs.statSync(abs).isDirectory())) {
+    throw new CpvError('E_TARGET_IGNORED', `'${display}' is ignored by .dvcignore`, {
+      hint: 'Remove the matching pattern from .dvcignore to track it.',
+    });
+  }
+  if (repo.gitRoot !== undefined && (await isTrackedByGit(repo.gitRoot, abs))) {
+    throw new CpvError('E_TARGET_TRACKED', `output '${display}' is already tracked by git`, {
+      hint: `Run \`git rm -r --cached '${display}'\` and commit, then add it again.`,
+    });
+  }
+}
+
+/** DVC refuses to add files inside symlinked directories (the link would be followed). */
+function checkNoSymlinkedParent(repo: Repo, abs: string, display: string): void {
+  let dir = path.dirname(abs);
+  while (dir !== repo.root && isInside(repo.root, dir)) {
+    if (fs.lstatSync(dir, { throwIfNoEntry: false })?.isSymbolicLink()) {
+      throw new CpvError('E_SYMLINK_DIR', `cannot add '${display}': it is inside the symlinked directory '${repo.display(dir)}'`, {
+        hint: 'Add the real directory the link points to instead.',
+      });
+    }
+    dir = path.dirname(dir);
+  }
+}
+
+function checkOverlap(
+  stages: Awaited<ReturnType<typeof loadAllStageFiles>>,
+  abs: string,
+  dvcPath: string,
+  display: string,
+): void {
+  for (const stage of stages) {
+    if (stage.path === dvcPath) continue;
+    for (const out of stage.outs) {
+      if (isInside(out.abs, abs) || isInside(abs, out.abs)) {
+        throw new CpvError(
+          'E_TARGET_TRACKED',
+          `cannot add '${display}': it overlaps the output '${out.out.path}' of ${path.basename(stage.path)}`,
+          { hint: 'Track the enclosing directory as a whole, or remove the other .dvc file first.' },
+        );
+      }
+    }
+  }
+}
+
+/** Which hash a (re-)added output uses: legacy outs stay legacy only while their data is unchanged. */
+async function chooseHash(repo: Repo, target: PlannedTarget): Promise<{ hashName: HashName; keep: boolean }> {
+  const out = target.existing?.outs[0];
+  if (out === undefined || hashNameOf(out) === 'md5') return { hashName: 'md5', keep: false };
+  const legacy = await hashOutput(repo, target.abs, 'md5-dos2unix', { store: false });
+  return legacy.oid === out.md5 ? { hashName: 'md5-dos2unix', keep: true } : { hashName: 'md5', keep: false };
+}
+
+async function applyTarget(
+  repo: Repo,
+  target: PlannedTarget,
+  linker: Linker,
+  result: AddResult,
+  opts: AddOptions,
+): Promise<AddedOutput> {
+  const { hashName, keep } = await chooseHash(repo, target);
+  const hashed = await hashOutput(repo, target.abs, hashName, {
+    store: true,
+    precheck: true,
+    onProgress: (done, total) => opts.onProgress?.({ target: target.display, done, total }),
+  });
+  if (hashed.isDir ? hashed.nfiles === 0 : hashed.size === 0) result.warnings.push(`'${target.display}' is empty.`);
+  if (!keep) writeDvc(target, hashed, hashName);
+  result.gitFiles.push(repo.display(target.dvcPath));
+  if (repo.gitRoot !== undefined && !(await isIgnoredByGit(repo.gitRoot, target.abs))) {
+    const gitignore = addGitignoreEntry(target.abs);
+    if (gitignore !== undefined && !result.gitFiles.includes(repo.display(gitignore))) {
+      result.gitFiles.unshift(repo.display(gitignore));
+    }
+  }
+  relinkWorkspace(repo, target.abs, hashed, hashName, linker);
+  return {
+    target: target.display,
+    dvcFile: repo.display(target.dvcPath),
+    oid: hashed.oid,
+    size: hashed.size,
+    nfiles: hashed.nfiles,
+    isDir: hashed.isDir,
+  };
+}
+
+function writeDvc(target: PlannedTarget, hashed: HashedOutput, hashName: HashName): void {
+  const values = {
+    md5: hashed.oid,
+    size: hashed.size,
+    nfiles: hashed.nfiles,
+    isexec: hashed.isexec || undefined,
+    hashName,
+  };
+  const outPath = path.basename(target.abs);
+  const file = target.existing ?? DvcFile.create([{ path: outPath }]);
+  file.setOutputHash(0, values);
+  writeDvcFile(target.dvcPath, file);
+}
+
+/**
+ * After add the workspace copy is replaced by a link to the cache object. With `copy` the bytes
+ * are already right, so only the mode is reset (DVC keeps the inode too); symlinks inside the data
+ * are replaced by real files either way.
+ */
+function relinkWorkspace(repo: Repo, abs: string, hashed: HashedOutput, hashName: HashName, linker: Linker): void {
+  const items = hashed.isDir
+    ? (hashed.files ?? []).map((f) => ({ path: f.entry.path, md5: f.md5, size: f.entry.size, isexec: false }))
+    : [{ path: abs, md5: hashed.oid, size: hashed.size, isexec: hashed.isexec }];
+  for (const item of items) {
+    linker.link(repo.odb.pathFor(item.md5, hashName), item.path, {
+      isexec: item.isexec,
+      empty: item.size === 0,
+      inPlaceCopy: true,
+    });
+  }
+}

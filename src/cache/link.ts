@@ -1,0 +1,136 @@
+/**
+ * Putting cache objects into the workspace with DVC's link types (dvc-compat §4.3).
+ *
+ * `cache.type` is an ordered list; the first type that works on this filesystem is used and
+ * remembered for the rest of the operation (DVC test-links once the same way). Every link is made
+ * under a temp name and renamed over the target, so a crash never leaves a half-written file.
+ */
+import * as fs from 'node:fs';
+import { CpvError } from '../errors.js';
+import { currentUmask, tempPathFor } from '../fsutil.js';
+
+export type LinkType = 'reflink' | 'hardlink' | 'symlink' | 'copy';
+
+export const DEFAULT_LINK_TYPES: readonly LinkType[] = ['reflink', 'copy'];
+const KNOWN: readonly LinkType[] = ['reflink', 'hardlink', 'symlink', 'copy'];
+
+export function parseLinkTypes(value: string[] | undefined): LinkType[] {
+  // DVC writes the list quoted (`type = "hardlink,symlink"`), so split strings on commas too.
+  const items = (value ?? []).flatMap((v) => v.split(',')).filter((v) => v.trim() !== '');
+  if (items.length === 0) return [...DEFAULT_LINK_TYPES];
+  return items.map((v) => {
+    const t = v.trim().toLowerCase();
+    if (!(KNOWN as readonly string[]).includes(t)) {
+      throw new CpvError('E_USAGE', `unknown cache.type '${v}'`, {
+        hint: `Use a comma list of ${KNOWN.join(', ')} (e.g. cpv config cache.type reflink,copy).`,
+      });
+    }
+    return t as LinkType;
+  });
+}
+
+/** Mode a plain (copied or cloned) workspace file gets: 0o666 minus umask, as DVC. */
+export function workspaceFileMode(isexec: boolean): number {
+  const base = 0o666 & ~currentUmask();
+  return isexec ? base | 0o100 : base;
+}
+
+export interface LinkOptions {
+  /** Add the owner exec bit (single-file outputs recorded with `isexec: true`). */
+  isexec?: boolean;
+  /** The object is empty: never hard- or sym-link it. */
+  empty?: boolean;
+  /**
+   * The target already holds the object's bytes (right after add/commit): with `copy`, keep the
+   * file and only reset its mode instead of copying the bytes again, as DVC does.
+   */
+  inPlaceCopy?: boolean;
+}
+
+function isRegularFile(p: string): boolean {
+  return fs.lstatSync(p, { throwIfNoEntry: false })?.isFile() ?? false;
+}
+
+type LinkFn = (cachePath: string, tmp: string, mode: number) => void;
+
+const LINKERS: Record<LinkType, LinkFn> = {
+  reflink(cachePath, tmp, mode) {
+    fs.copyFileSync(cachePath, tmp, fs.constants.COPYFILE_FICLONE_FORCE);
+    fs.chmodSync(tmp, mode);
+  },
+  hardlink(cachePath, tmp) {
+    fs.linkSync(cachePath, tmp);
+  },
+  symlink(cachePath, tmp) {
+    fs.symlinkSync(cachePath, tmp);
+  },
+  copy(cachePath, tmp, mode) {
+    fs.copyFileSync(cachePath, tmp);
+    fs.chmodSync(tmp, mode);
+  },
+};
+
+/**
+ * Links cache objects into the workspace with the first working type of `types`.
+ * `linkers` is injectable so tests can force a type to fail and watch the fallback.
+ */
+export class Linker {
+  private chosen: LinkType | undefined;
+  private readonly candidates: LinkType[];
+
+  constructor(
+    types: LinkType[],
+    private readonly linkers: Record<LinkType, LinkFn> = LINKERS,
+  ) {
+    this.candidates = [...types];
+  }
+
+  /** The type in use once a link succeeded. */
+  get linkType(): LinkType | undefined {
+    return this.chosen;
+  }
+
+  /** Replaces `target` with a link/copy of `cachePath`. Returns the type used. */
+  link(cachePath: string, target: string, opts: LinkOptions = {}): LinkType {
+    const mode = workspaceFileMode(opts.isexec ?? false);
+    let lastError: unknown;
+    while (this.candidates.length > 0) {
+      const type = this.chosen ?? this.candidates[0]!;
+      try {
+        if (type === 'copy' && opts.inPlaceCopy && isRegularFile(target)) fs.chmodSync(target, mode);
+        else this.linkOne(type, cachePath, target, mode, opts.empty ?? false);
+        this.chosen = type;
+        return type;
+      } catch (err) {
+        if (this.chosen !== undefined) throw ioError(err, target);
+        lastError = err;
+        this.candidates.shift();
+      }
+    }
+    throw new CpvError('E_IO', `no cache.type could link ${target}: ${(lastError as Error)?.message}`, {
+      hint: 'Add copy to cache.type (cpv config cache.type reflink,copy).',
+      cause: lastError,
+    });
+  }
+
+  private linkOne(type: LinkType, cachePath: string, target: string, mode: number, empty: boolean): void {
+    const tmp = tempPathFor(target);
+    try {
+      // Empty files are never hard- or sym-linked (DVC creates a fresh empty file instead).
+      if (empty && (type === 'hardlink' || type === 'symlink')) {
+        fs.writeFileSync(tmp, '', { mode });
+        fs.chmodSync(tmp, mode);
+      } else {
+        this.linkers[type](cachePath, tmp, mode);
+      }
+      fs.renameSync(tmp, target);
+    } catch (err) {
+      fs.rmSync(tmp, { force: true });
+      throw err;
+    }
+  }
+}
+
+function ioError(err: unknown, target: string): CpvError {
+  return new CpvError('E_IO', `cannot write ${target}: ${(err as Error).message}`, { cause: err });
+}

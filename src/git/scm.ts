@@ -1,0 +1,52 @@
+/**
+ * The few git facts the data commands need (find the repo, stage files, is a path tracked or
+ * ignored), read through isomorphic-git so no `git` binary is needed. isomorphic-git is loaded
+ * lazily: most commands never touch git, and start-up time matters for the CLI.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+type IsoGit = typeof import('isomorphic-git');
+let gitModule: Promise<IsoGit> | undefined;
+
+function loadGit(): Promise<IsoGit> {
+  gitModule ??= import('isomorphic-git').then((m) => (m.default ?? m) as IsoGit);
+  return gitModule;
+}
+
+/** The nearest directory at or above `start` holding `.git` (a directory or a worktree file). */
+export function findGitRoot(start: string): string | undefined {
+  let dir = path.resolve(start);
+  for (;;) {
+    if (fs.existsSync(path.join(dir, '.git'))) return dir;
+    const parent = path.dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+const posix = (p: string): string => p.split(path.sep).join('/');
+
+/** Stages the given paths (relative to the git root, or absolute) like `git add`. */
+export async function stageFiles(gitRoot: string, paths: string[]): Promise<void> {
+  if (paths.length === 0) return;
+  const git = await loadGit();
+  const filepaths = paths.map((p) => posix(path.relative(gitRoot, path.resolve(gitRoot, p))));
+  await git.add({ fs, dir: gitRoot, filepath: filepaths });
+}
+
+/** Whether git's index holds `relpath` itself or anything under it (a tracked directory). */
+export async function isTrackedByGit(gitRoot: string, target: string): Promise<boolean> {
+  if (!fs.existsSync(path.join(gitRoot, '.git', 'index'))) return false;
+  const git = await loadGit();
+  const rel = posix(path.relative(gitRoot, path.resolve(gitRoot, target)));
+  const files = await git.listFiles({ fs, dir: gitRoot });
+  return files.some((f) => f === rel || f.startsWith(`${rel}/`));
+}
+
+/** Whether git's ignore rules (all .gitignore files and info/exclude) already ignore `target`. */
+export async function isIgnoredByGit(gitRoot: string, target: string): Promise<boolean> {
+  const git = await loadGit();
+  const rel = posix(path.relative(gitRoot, path.resolve(gitRoot, target)));
+  return git.isIgnored({ fs, dir: gitRoot, filepath: rel });
+}

@@ -1,0 +1,13 @@
+/**
+ * cpv — the library. Everything a program needs is exported from here with its types.
+ * The library never prints and never exits: it returns results and throws CpvError.
+ */
+export { type AddedOutput, type AddOptions, type AddResult, addTargets } from './api/add.js';
+export { type InitOptions, type InitResult, initRepo } from './api/init.js';
+export { findRepoRoot, Repo } from './api/repo.js';
+export { type OutputStatus, type StageStatus, type StatusOptions, type StatusResult, repoStatus } from './api/status.js';
+export { type HashName, hashFile } from './cache/hash.js';
+export { DEFAULT_LINK_TYPES, type LinkType } from './cache/link.js';
+export { DvcFile, type DvcOutput } from './dvcfile/dvcfile.js';
+export { type ManifestEntry, manifestOid, parseManifest, serializeManifest } from './dvcfile/manifest.js';
+export { CpvError, type CpvErrorCode, isCpvError } from './errors.js';
