@@ -15,7 +15,8 @@ const smallCount = Number(process.env.CPV_BENCH_FILES ?? 10_000);
 const repeats = Number(process.env.CPV_BENCH_REPEATS ?? 3);
 
 const rows = [];
-const row = (name, value, baseline, ratio, target, rss) => rows.push({ name, value, baseline, ratio, target, rss });
+const row = (name, value, baseline, ratio, target, rss) =>
+  rows.push({ name, value, baseline, ratio, target, rss });
 
 function sh(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 28, ...opts });
@@ -47,7 +48,11 @@ function cpv(args, cwd) {
 
 function baselineRss(cmd, args, cwd) {
   if (!fs.existsSync('/usr/bin/time')) return undefined;
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...args], { cwd, encoding: 'utf8', maxBuffer: 1 << 28 });
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...args], {
+    cwd,
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+  });
   return Number(r.stderr.trim().split('\n').pop()) / 1024;
 }
 
@@ -87,7 +92,14 @@ function benchMd5() {
   const tCpv = best(run);
   const rss = Number(fs.readFileSync(rssFile, 'utf8')) / 1024;
   const mbps = (ms) => (bigSize / 1048576 / (ms / 1000)).toFixed(0);
-  row(`MD5 of ${bigSize >> 20} MiB file (MiB/s)`, mbps(tCpv), `md5sum ${mbps(tMd5sum)}`, (tMd5sum / tCpv).toFixed(2), '≥ 0.95', rss);
+  row(
+    `MD5 of ${bigSize >> 20} MiB file (MiB/s)`,
+    mbps(tCpv),
+    `md5sum ${mbps(tMd5sum)}`,
+    (tMd5sum / tCpv).toFixed(2),
+    '≥ 0.95',
+    rss,
+  );
   row('  peak RSS md5sum (MiB)', '', '', '', '', baselineRss('md5sum', [big]));
 }
 
@@ -98,7 +110,8 @@ function benchAdd() {
   fs.mkdirSync(repo, { recursive: true });
   cpv(['init', '--no-scm'], repo);
   makeSmallFiles(data);
-  const md5sumFiles = () => sh('sh', ['-c', "find data -type f -print0 | xargs -0 md5sum > /dev/null"], { cwd: repo });
+  const md5sumFiles = () =>
+    sh('sh', ['-c', 'find data -type f -print0 | xargs -0 md5sum > /dev/null'], { cwd: repo });
   const tMd5sum = best(md5sumFiles);
   const tCp = best(
     () => sh('cp', ['-r', 'data', 'data-copy'], { cwd: repo }),
@@ -114,9 +127,30 @@ function benchAdd() {
     rss = cpv(['add', 'data'], repo);
   }, resetRepo);
   const n = smallCount.toLocaleString('en');
-  row(`cpv add ${n} × 4 KiB (ms)`, tAdd.toFixed(0), `md5sum ${tMd5sum.toFixed(0)}`, (tMd5sum / tAdd).toFixed(2), '≥ 1.5× faster', rss);
-  row(`cpv add vs md5sum + cp -r (ms)`, tAdd.toFixed(0), `${(tMd5sum + tCp).toFixed(0)}`, (tAdd / (tMd5sum + tCp)).toFixed(2), '≤ 1.0×', undefined);
-  row('  peak RSS md5sum (MiB)', '', '', '', '', baselineRss('sh', ['-c', 'find data -type f -print0 | xargs -0 md5sum > /dev/null'], repo));
+  row(
+    `cpv add ${n} × 4 KiB (ms)`,
+    tAdd.toFixed(0),
+    `md5sum ${tMd5sum.toFixed(0)}`,
+    (tMd5sum / tAdd).toFixed(2),
+    '≥ 1.5× faster',
+    rss,
+  );
+  row(
+    `cpv add vs md5sum + cp -r (ms)`,
+    tAdd.toFixed(0),
+    `${(tMd5sum + tCp).toFixed(0)}`,
+    (tAdd / (tMd5sum + tCp)).toFixed(2),
+    '≤ 1.0×',
+    undefined,
+  );
+  row(
+    '  peak RSS md5sum (MiB)',
+    '',
+    '',
+    '',
+    '',
+    baselineRss('sh', ['-c', 'find data -type f -print0 | xargs -0 md5sum > /dev/null'], repo),
+  );
   return repo;
 }
 
@@ -124,13 +158,34 @@ function benchStartup(repo) {
   const tNode = best(() => sh(process.execPath, ['-e', '0']));
   const tVersion = best(() => sh(process.execPath, [cli, '--version']));
   const tStatus = best(() => sh(process.execPath, [cli, 'status'], { cwd: repo }));
-  row('cpv --version start-up (ms)', tVersion.toFixed(0), `node -e 0 ${tNode.toFixed(0)}`, (tVersion / tNode).toFixed(2), '< 150 ms, ≤ 2×', undefined);
-  row(`cpv status, ${smallCount.toLocaleString('en')} files tracked (ms)`, tStatus.toFixed(0), `node -e 0 ${tNode.toFixed(0)}`, (tStatus / tNode).toFixed(2), 'report', cpv(['status'], repo));
+  row(
+    'cpv --version start-up (ms)',
+    tVersion.toFixed(0),
+    `node -e 0 ${tNode.toFixed(0)}`,
+    (tVersion / tNode).toFixed(2),
+    '< 150 ms, ≤ 2×',
+    undefined,
+  );
+  row(
+    `cpv status, ${smallCount.toLocaleString('en')} files tracked (ms)`,
+    tStatus.toFixed(0),
+    `node -e 0 ${tNode.toFixed(0)}`,
+    (tStatus / tNode).toFixed(2),
+    'report',
+    cpv(['status'], repo),
+  );
 }
 
 function printTable() {
   const head = ['benchmark', 'cpv', 'baseline', 'ratio', 'target', 'peak RSS MiB'];
-  const body = rows.map((r) => [r.name, r.value, r.baseline, r.ratio, r.target, r.rss === undefined ? '' : r.rss.toFixed(0)]);
+  const body = rows.map((r) => [
+    r.name,
+    r.value,
+    r.baseline,
+    r.ratio,
+    r.target,
+    r.rss === undefined ? '' : r.rss.toFixed(0),
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => String(b[i]).length)));
   const line = (cells) => `| ${cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
   console.log(line(head));

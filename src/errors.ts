@@ -15,6 +15,7 @@ export type CpvErrorCode =
   | 'E_BROKEN_SYMLINK' // dangling symlink in data to add
   | 'E_SYMLINK_DIR' // adding through a symlinked directory
   | 'E_UNREADABLE' // permission denied or similar while reading data
+  | 'E_DVCIGNORE_INSIDE' // a .dvcignore inside a directory being tracked (DVC's IgnoreInCollectedDirError)
   | 'E_DVCFILE_PARSE' // malformed YAML in a .dvc / dvc.lock / dvc.yaml file
   | 'E_DVCFILE_SCHEMA' // valid YAML, invalid DVC schema
   | 'E_HASH_UNSUPPORTED' // unknown hash type in an output

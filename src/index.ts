@@ -5,7 +5,13 @@
 export { type AddedOutput, type AddOptions, type AddResult, addTargets } from './api/add.js';
 export { type InitOptions, type InitResult, initRepo } from './api/init.js';
 export { findRepoRoot, Repo } from './api/repo.js';
-export { type OutputStatus, type StageStatus, type StatusOptions, type StatusResult, repoStatus } from './api/status.js';
+export {
+  type OutputStatus,
+  repoStatus,
+  type StageStatus,
+  type StatusOptions,
+  type StatusResult,
+} from './api/status.js';
 export { type HashName, hashFile } from './cache/hash.js';
 export { DEFAULT_LINK_TYPES, type LinkType } from './cache/link.js';
 export { DvcFile, type DvcOutput } from './dvcfile/dvcfile.js';

@@ -124,9 +124,13 @@ function checkNoSymlinkedParent(repo: Repo, abs: string, display: string): void 
   let dir = path.dirname(abs);
   while (dir !== repo.root && isInside(repo.root, dir)) {
     if (fs.lstatSync(dir, { throwIfNoEntry: false })?.isSymbolicLink()) {
-      throw new CpvError('E_SYMLINK_DIR', `cannot add '${display}': it is inside the symlinked directory '${repo.display(dir)}'`, {
-        hint: 'Add the real directory the link points to instead.',
-      });
+      throw new CpvError(
+        'E_SYMLINK_DIR',
+        `cannot add '${display}': it is inside the symlinked directory '${repo.display(dir)}'`,
+        {
+          hint: 'Add the real directory the link points to instead.',
+        },
+      );
     }
     dir = path.dirname(dir);
   }
@@ -173,7 +177,8 @@ async function applyTarget(
     precheck: true,
     onProgress: (done, total) => opts.onProgress?.({ target: target.display, done, total }),
   });
-  if (hashed.isDir ? hashed.nfiles === 0 : hashed.size === 0) result.warnings.push(`'${target.display}' is empty.`);
+  if (hashed.isDir ? hashed.nfiles === 0 : hashed.size === 0)
+    result.warnings.push(`'${target.display}' is empty.`);
   if (!keep) writeDvc(target, hashed, hashName);
   result.gitFiles.push(repo.display(target.dvcPath));
   if (repo.gitRoot !== undefined && !(await isIgnoredByGit(repo.gitRoot, target.abs))) {
@@ -212,7 +217,13 @@ function writeDvc(target: PlannedTarget, hashed: HashedOutput, hashName: HashNam
  * are already right, so only the mode is reset (DVC keeps the inode too); symlinks inside the data
  * are replaced by real files either way.
  */
-function relinkWorkspace(repo: Repo, abs: string, hashed: HashedOutput, hashName: HashName, linker: Linker): void {
+function relinkWorkspace(
+  repo: Repo,
+  abs: string,
+  hashed: HashedOutput,
+  hashName: HashName,
+  linker: Linker,
+): void {
   const items = hashed.isDir
     ? (hashed.files ?? []).map((f) => ({ path: f.entry.path, md5: f.md5, size: f.entry.size, isexec: false }))
     : [{ path: abs, md5: hashed.oid, size: hashed.size, isexec: hashed.isexec }];

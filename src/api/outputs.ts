@@ -7,9 +7,9 @@ import * as fs from 'node:fs';
 import type { HashName } from '../cache/hash.js';
 import { hashFile } from '../cache/hash.js';
 import { hashFiles, storeFiles } from '../cache/pool.js';
-import { walkTree, type WalkEntry } from '../cache/walk.js';
-import { CpvError, errnoCode } from '../errors.js';
+import { type WalkEntry, walkTree } from '../cache/walk.js';
 import { manifestOid, serializeManifest } from '../dvcfile/manifest.js';
+import { CpvError, errnoCode } from '../errors.js';
 import type { Repo } from './repo.js';
 
 export interface HashedOutput {

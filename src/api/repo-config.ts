@@ -5,7 +5,7 @@
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseLinkTypes, type LinkType } from '../cache/link.js';
+import { type LinkType, parseLinkTypes } from '../cache/link.js';
 import {
   type ConfigData,
   configBool,

@@ -49,9 +49,13 @@ export class Repo {
     const absCwd = path.resolve(cwd);
     const root = findRepoRoot(absCwd);
     if (root === undefined) {
-      throw new CpvError('E_NOT_A_REPO', `you are not inside of a DVC repository (checked up from ${absCwd})`, {
-        hint: 'Run `cpv init` at the top of your git repository first.',
-      });
+      throw new CpvError(
+        'E_NOT_A_REPO',
+        `you are not inside of a DVC repository (checked up from ${absCwd})`,
+        {
+          hint: 'Run `cpv init` at the top of your git repository first.',
+        },
+      );
     }
     return new Repo(root, absCwd);
   }

@@ -50,9 +50,13 @@ function selectStages(repo: Repo, all: StageFile[], targets: string[]): StageFil
     const matches = all.filter((s) => s.path === abs || s.outs.some((o) => o.abs === abs));
     if (matches.length === 0) {
       const exists = fs.existsSync(abs);
-      throw new CpvError(exists ? 'E_USAGE' : 'E_TARGET_MISSING', `'${target}' is not tracked by any .dvc file`, {
-        hint: exists ? 'Name a .dvc file or an output path (cpv add it first).' : 'Check the path.',
-      });
+      throw new CpvError(
+        exists ? 'E_USAGE' : 'E_TARGET_MISSING',
+        `'${target}' is not tracked by any .dvc file`,
+        {
+          hint: exists ? 'Name a .dvc file or an output path (cpv add it first).' : 'Check the path.',
+        },
+      );
     }
     for (const m of matches) wanted.add(m);
   }

@@ -46,7 +46,10 @@ describe('cpv add reproduces DVC byte for byte', () => {
   });
 
   it('replaces a symlink inside an added directory with a real file and drops exec bits in dirs', async () => {
-    const dir = await freshRepo({ 'data/real.txt': 'r', 'data/run.sh': { text: '#!/bin/sh\n', mode: '755' } });
+    const dir = await freshRepo({
+      'data/real.txt': 'r',
+      'data/run.sh': { text: '#!/bin/sh\n', mode: '755' },
+    });
     fs.symlinkSync('real.txt', path.join(dir, 'data/link.txt'));
     await addTargets(['data'], { cwd: dir });
     expect(fs.lstatSync(path.join(dir, 'data/link.txt')).isFile()).toBe(true);
@@ -64,7 +67,9 @@ describe('cpv add reproduces DVC byte for byte', () => {
     expect(read(dvc)).toBe(before);
     fs.chmodSync(path.join(dir, 'foo'), 0o644);
     fs.writeFileSync(path.join(dir, 'foo'), 'bar');
-    expect((await repoStatus([], { cwd: dir })).stages).toEqual({ 'foo.dvc': [{ 'changed outs': { foo: 'modified' } }] });
+    expect((await repoStatus([], { cwd: dir })).stages).toEqual({
+      'foo.dvc': [{ 'changed outs': { foo: 'modified' } }],
+    });
     await addTargets(['foo'], { cwd: dir });
     expect(read(dvc)).toBe(
       '# keep me\nouts:\n- md5: 37b51d194a7513e45b56f6524f2d51f2\n  size: 3\n  hash: md5\n  path: foo\nmeta:\n  owner: ml-team\n',
@@ -140,7 +145,12 @@ describe('cpv add refuses bad input and leaves nothing half-written', () => {
   it('target outside the repository', async () => {
     const dir = await freshRepo({});
     fs.writeFileSync(path.join(path.dirname(dir), `${path.basename(dir)}-outside`), 'x');
-    await expectRefusal(dir, [`../${path.basename(dir)}-outside`], 'E_TARGET_OUTSIDE', /outside of the repository/);
+    await expectRefusal(
+      dir,
+      [`../${path.basename(dir)}-outside`],
+      'E_TARGET_OUTSIDE',
+      /outside of the repository/,
+    );
   });
 
   it('target inside .dvc/ or .git/', async () => {
@@ -180,7 +190,10 @@ describe('cpv add refuses bad input and leaves nothing half-written', () => {
 
   it('an existing .dvc file with an unknown hash type', async () => {
     const dir = await freshRepo({ foo: 'foo' });
-    fs.writeFileSync(path.join(dir, 'foo.dvc'), 'outs:\n- md5: acbd18db4cc2f85cedef654fccc4a4d8\n  hash: sha256\n  path: foo\n');
+    fs.writeFileSync(
+      path.join(dir, 'foo.dvc'),
+      'outs:\n- md5: acbd18db4cc2f85cedef654fccc4a4d8\n  hash: sha256\n  path: foo\n',
+    );
     await expectRefusal(dir, ['foo'], 'E_HASH_UNSUPPORTED', /foo\.dvc/);
   });
 

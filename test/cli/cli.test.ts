@@ -24,11 +24,17 @@ describe('cpv CLI (in process)', () => {
   it('init, add, status: DVC texts for clean, modified, deleted and not in cache', async () => {
     const dir = gitRepo();
     materialise(dir, behaviour.tree);
-    expect((await cpv(dir, 'init')).stdout).toBe('Initialized DVC repository.\n\nYou can now commit the changes to git.\n');
+    expect((await cpv(dir, 'init')).stdout).toBe(
+      'Initialized DVC repository.\n\nYou can now commit the changes to git.\n',
+    );
     const add = await cpv(dir, 'add', 'foo', 'bar', 'data');
     expect(add.code).toBe(0);
     expect(add.stdout).toContain('\tgit add .gitignore foo.dvc bar.dvc data.dvc\n');
-    expect(await cpv(dir, 'status')).toEqual({ code: 0, stdout: 'Data and pipelines are up to date.\n', stderr: '' });
+    expect(await cpv(dir, 'status')).toEqual({
+      code: 0,
+      stdout: 'Data and pipelines are up to date.\n',
+      stderr: '',
+    });
     expect((await cpv(dir, 'status', '--json')).stdout).toBe('{}\n');
 
     fs.chmodSync(path.join(dir, 'bar'), 0o644);
@@ -49,12 +55,16 @@ describe('cpv CLI (in process)', () => {
   it('prints nothing-tracked text, warns on empty data and escapes non-ASCII in JSON', async () => {
     const dir = gitRepo();
     await cpv(dir, 'init');
-    expect((await cpv(dir, 'status')).stdout).toBe('There are no data or pipelines tracked in this project yet.\n');
+    expect((await cpv(dir, 'status')).stdout).toBe(
+      'There are no data or pipelines tracked in this project yet.\n',
+    );
     fs.writeFileSync(path.join(dir, 'café'), '');
     const add = await cpv(dir, 'add', 'café');
     expect(add.stderr).toBe("WARNING: 'café' is empty.\n");
     fs.rmSync(path.join(dir, 'café'));
-    expect((await cpv(dir, 'status', '--json')).stdout).toBe('{"caf\\u00e9.dvc": [{"changed outs": {"caf\\u00e9": "deleted"}}]}\n');
+    expect((await cpv(dir, 'status', '--json')).stdout).toBe(
+      '{"caf\\u00e9.dvc": [{"changed outs": {"caf\\u00e9": "deleted"}}]}\n',
+    );
   });
 
   it('one-line errors with a hint and exit 1; usage errors exit 2', async () => {
@@ -85,10 +95,13 @@ describe('cpv CLI (built binary)', () => {
   const bin = path.resolve(import.meta.dirname, '../../dist/cli.js');
 
   it('runs init/add/status as a process with the documented exit codes', () => {
-    expect(fs.existsSync(bin), 'dist/cli.js is missing: run npm run build (npm test does it first)').toBe(true);
+    expect(fs.existsSync(bin), 'dist/cli.js is missing: run npm run build (npm test does it first)').toBe(
+      true,
+    );
     const dir = gitRepo();
     fs.writeFileSync(path.join(dir, 'model.bin'), 'weights');
-    const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8' });
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8' });
     expect(run('init').status).toBe(0);
     expect(run('add', 'model.bin').status).toBe(0);
     const status = run('status', '--json');

@@ -20,7 +20,9 @@ function unpack(name: string): { repo: string; json: FixtureJson } {
   const top = tempDir(`cpv-fixture-${name}-`);
   const r = spawnSync('tar', ['-xzpf', path.join(FIXTURES, 'repos', `${name}.tar.gz`), '-C', top]);
   if (r.status !== 0) throw new Error(`tar failed: ${r.stderr}`);
-  const json = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'repos', `${name}.json`), 'utf8')) as FixtureJson;
+  const json = JSON.parse(
+    fs.readFileSync(path.join(FIXTURES, 'repos', `${name}.json`), 'utf8'),
+  ) as FixtureJson;
   return { repo: path.join(top, name, 'repo'), json };
 }
 
@@ -48,6 +50,8 @@ describe('DVC-written fixture repositories', () => {
     expect(result.outputs[0]?.isDir).toBe(true);
     expect((await repoStatus([], { cwd: repo })).stages).toEqual({});
     const dataDvc = fs.readFileSync(path.join(repo, 'data.dvc'), 'utf8');
-    expect(dataDvc).toMatch(/^outs:\n- md5: [0-9a-f]{32}\.dir\n {2}size: \d+\n {2}nfiles: 13\n {2}hash: md5\n {2}path: data\n$/);
+    expect(dataDvc).toMatch(
+      /^outs:\n- md5: [0-9a-f]{32}\.dir\n {2}size: \d+\n {2}nfiles: 13\n {2}hash: md5\n {2}path: data\n$/,
+    );
   });
 });

@@ -64,7 +64,9 @@ export function materialise(root: string, tree: Record<string, TreeContent>): vo
       fs.writeFileSync(p, content.text);
       if (content.mode) fs.chmodSync(p, Number.parseInt(content.mode, 8));
     } else if ('gen' in content) {
-      const parts = content.gen.flatMap((g) => Array<Buffer>(g.repeat ?? 1).fill(Buffer.from(g.base64, 'base64')));
+      const parts = content.gen.flatMap((g) =>
+        Array<Buffer>(g.repeat ?? 1).fill(Buffer.from(g.base64, 'base64')),
+      );
       fs.writeFileSync(p, Buffer.concat(parts));
     } else fs.symlinkSync(content.symlink, p);
   }

@@ -1,0 +1,289 @@
+/**
+ * The local DVC object store (dvc-compat §4.1, §4.2).
+ *
+ *   <cache>/files/md5/<oid[0:2]>/<oid[2:]>   md5 objects (DVC 3), `.dir` manifests included
+ *   <cache>/<oid[0:2]>/<oid[2:]>             md5-dos2unix objects (DVC 2 legacy layout)
+ *
+ * Objects are read-only (0o444). Like DVC we trust an object whose mode is exactly 0o444 and
+ * re-hash any other. Writers never expose a partial object: bytes go to a `.tmp-<random>` file in
+ * the same filesystem, are hashed on the way, chmod'ed and renamed into place. Two processes adding
+ * the same object race harmlessly: rename is atomic and both temps hold identical bytes.
+ */
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CpvError, errnoCode } from '../errors.js';
+import { currentUmask } from '../fsutil.js';
+import { type HashName, hashBytes, hashFile, readError, StreamHasher, streamBlocks } from './hash.js';
+import { defaultMd5Factory } from './md5.js';
+
+export type CheckResult = 'ok' | 'missing' | 'corrupt';
+
+/** Mode of every cache object (`CACHE_MODE`); an object with exactly this mode is trusted. */
+export const OBJECT_MODE = 0o444;
+/** Prefix of in-progress writes; cache walkers skip names starting with it. */
+export const TEMP_PREFIX = '.tmp-';
+
+const OID = /^[0-9a-f]{32}(\.dir)?$/;
+
+/** The directory objects of `hashName` live under. */
+export function objectRoot(cacheDir: string, hashName: HashName): string {
+  return hashName === 'md5' ? path.join(cacheDir, 'files', 'md5') : cacheDir;
+}
+
+/** `<root>/<oid[0:2]>/<oid[2:]>`; rejects anything that is not an oid (it becomes a path). */
+export function objectPath(root: string, oid: string): string {
+  if (!OID.test(oid)) {
+    throw new CpvError('E_USAGE', `invalid object id '${oid}'`, {
+      hint: 'An oid is 32 lowercase hex digits, optionally followed by .dir; check the .dvc file.',
+    });
+  }
+  return path.join(root, oid.slice(0, 2), oid.slice(2));
+}
+
+export function tempName(): string {
+  return TEMP_PREFIX + randomBytes(8).toString('hex');
+}
+
+/** The md5 part of an oid (`.dir` manifests are named by the md5 of their bytes). */
+function md5Of(oid: string): string {
+  return oid.endsWith('.dir') ? oid.slice(0, -4) : oid;
+}
+
+/** A write failure in the cache as a CpvError naming the path. */
+export function writeError(err: unknown, target: string): CpvError {
+  if (err instanceof CpvError) return err;
+  const code = errnoCode(err);
+  const hint =
+    code === 'ENOSPC' || code === 'EDQUOT'
+      ? 'Free some disk space (or move the cache with cache.dir), then retry.'
+      : 'Check that the cache directory exists and is writable by you, then retry.';
+  return new CpvError('E_IO', `cannot write to the cache at '${target}': ${(err as Error)?.message ?? err}`, {
+    hint,
+    cause: err,
+  });
+}
+
+/** A temp file being written, opened write-only although it is created 0o444. */
+interface TempFile {
+  readonly path: string;
+  readonly fh: fs.promises.FileHandle;
+}
+
+export class ObjectStore {
+  /** The umask strips bits of 0o444, so created files need an explicit chmod. */
+  private readonly fixMode = (OBJECT_MODE & ~currentUmask()) !== OBJECT_MODE;
+
+  constructor(readonly cacheDir: string) {}
+
+  root(hashName: HashName = 'md5'): string {
+    return objectRoot(this.cacheDir, hashName);
+  }
+
+  pathFor(oid: string, hashName: HashName = 'md5'): string {
+    return objectPath(this.root(hashName), oid);
+  }
+
+  /** Whether an object file exists (not verified). */
+  async exists(oid: string, hashName: HashName = 'md5'): Promise<boolean> {
+    const st = await statOrUndefined(this.pathFor(oid, hashName));
+    return st?.isFile() ?? false;
+  }
+
+  /**
+   * DVC's `check`: a 0o444 object is trusted; any other is re-hashed, deleted if it does not match
+   * its oid ('corrupt'), or protected (chmod 0o444) if it does.
+   */
+  async check(oid: string, hashName: HashName = 'md5'): Promise<CheckResult> {
+    const p = this.pathFor(oid, hashName);
+    const st = await statOrUndefined(p);
+    if (st === undefined) return 'missing';
+    if (!st.isFile()) return 'corrupt'; // not ours to delete
+    if (isTrustedMode(st)) return 'ok';
+    const { md5 } = await hashFile(p, hashName);
+    if (md5 !== md5Of(oid)) {
+      await fs.promises.rm(p, { force: true });
+      return 'corrupt';
+    }
+    await protect(p);
+    return 'ok';
+  }
+
+  /** Copies a file into the cache, hashing it on the way; returns its oid and size. */
+  async addFile(
+    srcPath: string,
+    hashName: HashName = 'md5',
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<{ oid: string; size: number }> {
+    // The oid (and so the final directory) is unknown until the copy ends: stage in the root.
+    const tmp = await this.createTemp(this.root(hashName));
+    return this.fillAndPlace(tmp, srcPath, hashName, undefined, opts.signal);
+  }
+
+  /**
+   * Like addFile when the oid is already known (e.g. hashed earlier): skips the copy if a trusted
+   * object exists, and otherwise still verifies the bytes copied against `oid`.
+   */
+  async addFileKnown(
+    srcPath: string,
+    oid: string,
+    hashName: HashName = 'md5',
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<{ oid: string; size: number }> {
+    const final = this.pathFor(oid, hashName);
+    if (isTrustedMode(await statOrUndefined(final))) {
+      const st = await fs.promises.stat(srcPath).catch((err: unknown) => {
+        throw readError(err, srcPath);
+      });
+      return { oid, size: st.size };
+    }
+    const tmp = await this.createTemp(path.dirname(final));
+    return this.fillAndPlace(tmp, srcPath, hashName, oid, opts.signal);
+  }
+
+  /** Stores bytes already in memory (`.dir` manifests) under `oid`, after checking they match it. */
+  async addBytes(bytes: Uint8Array, oid: string, hashName: HashName = 'md5'): Promise<void> {
+    const final = this.pathFor(oid, hashName);
+    const md5 = hashBytes(bytes, hashName, await defaultMd5Factory());
+    if (md5 !== md5Of(oid)) {
+      throw new CpvError('E_CACHE_CORRUPT', `refusing to store bytes with md5 ${md5} as object ${oid}`, {
+        hint: 'This is a bug in the caller: the oid must be the md5 of the bytes.',
+      });
+    }
+    if (isTrustedMode(await statOrUndefined(final))) return;
+    const tmp = await this.createTemp(path.dirname(final));
+    await this.guardTemp(tmp, async () => {
+      await writeAll(tmp, bytes);
+      await this.place(tmp, final);
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  /** Copy `srcPath` into `tmp` while hashing; check against `expected` if given; move into place. */
+  private fillAndPlace(
+    tmp: TempFile,
+    srcPath: string,
+    hashName: HashName,
+    expected: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<{ oid: string; size: number }> {
+    return this.guardTemp(tmp, async () => {
+      const hasher = new StreamHasher(hashName, await defaultMd5Factory());
+      const src = await fs.promises.open(srcPath, 'r').catch((err: unknown) => {
+        throw readError(err, srcPath);
+      });
+      try {
+        await streamBlocks(
+          src,
+          srcPath,
+          async (block) => {
+            // The write runs in libuv's pool while this thread hashes the same (read-only) block.
+            const written = writeAll(tmp, block);
+            hasher.update(block);
+            await written;
+          },
+          { signal },
+        );
+      } finally {
+        await src.close();
+      }
+      const { md5, size } = hasher.digest();
+      if (expected !== undefined && md5 !== md5Of(expected)) {
+        throw new CpvError(
+          'E_CACHE_CORRUPT',
+          `'${srcPath}' changed while it was being cached (${md5} ≠ ${expected})`,
+          {
+            hint: 'Make sure nothing writes to the file during the operation, then retry.',
+          },
+        );
+      }
+      await this.place(tmp, this.pathFor(md5, hashName));
+      return { oid: md5, size };
+    });
+  }
+
+  /** Runs `work` on a temp file; on any failure the temp is closed and removed. */
+  private async guardTemp<T>(tmp: TempFile, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      await tmp.fh.close().catch(() => undefined);
+      await fs.promises.rm(tmp.path, { force: true });
+      throw err;
+    }
+  }
+
+  /** Creates a fresh temp file in `dir` (making `dir` if needed), mode 0o444 from the start. */
+  private async createTemp(dir: string): Promise<TempFile> {
+    const p = path.join(dir, tempName());
+    const open = () => fs.promises.open(p, 'wx', OBJECT_MODE);
+    try {
+      return { path: p, fh: await open().catch(async (err: unknown) => retryAfterMkdir(err, dir, open)) };
+    } catch (err) {
+      throw writeError(err, p);
+    }
+  }
+
+  /**
+   * Closes the temp and renames it to `final`, unless a trusted object is already there (then the
+   * temp is dropped and the existing object, maybe hard-linked into workspaces, stays untouched).
+   */
+  private async place(tmp: TempFile, final: string): Promise<void> {
+    try {
+      if (this.fixMode) await tmp.fh.chmod(OBJECT_MODE);
+      await tmp.fh.close();
+      if (isTrustedMode(await statOrUndefined(final))) {
+        await fs.promises.rm(tmp.path, { force: true });
+        return;
+      }
+      const rename = () => fs.promises.rename(tmp.path, final);
+      await rename().catch(async (err: unknown) => retryAfterMkdir(err, path.dirname(final), rename));
+    } catch (err) {
+      throw writeError(err, final);
+    }
+  }
+}
+
+/** On ENOENT, creates `dir` (0o777 & ~umask, like DVC) and retries `op` once. */
+async function retryAfterMkdir<T>(err: unknown, dir: string, op: () => Promise<T>): Promise<T> {
+  if (errnoCode(err) !== 'ENOENT') throw err;
+  await fs.promises.mkdir(dir, { recursive: true });
+  return op();
+}
+
+async function writeAll(tmp: TempFile, bytes: Uint8Array): Promise<void> {
+  try {
+    for (let off = 0; off < bytes.length; ) {
+      const { bytesWritten } = await tmp.fh.write(bytes, off, bytes.length - off);
+      off += bytesWritten;
+    }
+  } catch (err) {
+    throw writeError(err, tmp.path);
+  }
+}
+
+async function statOrUndefined(p: string): Promise<fs.Stats | undefined> {
+  try {
+    return await fs.promises.stat(p);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw readError(err, p);
+  }
+}
+
+function isTrustedMode(st: fs.Stats | undefined): boolean {
+  if (st === undefined || !st.isFile()) return false;
+  return (st.mode & 0o7777) === OBJECT_MODE;
+}
+
+/** chmod 0o444; a shared cache may hold objects we do not own, which is fine to leave. */
+async function protect(p: string): Promise<void> {
+  try {
+    await fs.promises.chmod(p, OBJECT_MODE);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code !== 'EPERM' && code !== 'EACCES' && code !== 'EROFS') throw writeError(err, p);
+  }
+}

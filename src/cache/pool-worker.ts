@@ -1,0 +1,292 @@
+/**
+ * The body of a hashing worker thread, as plain JavaScript source.
+ *
+ * Why a string: Node 20 cannot run `.ts` in a Worker, and the pool must work both from the TS
+ * sources (vitest) and from the compiled `dist/`. A string run with `new Worker(src, { eval: true })`
+ * behaves the same in both, and needs only node: built-ins (plus hash-wasm, by absolute path, on the
+ * rare Node whose OpenSSL has no MD5).
+ *
+ * The hashing rules repeat src/cache/hash.ts (text test, per-1 MiB dos2unix) in JavaScript; the pool
+ * tests compare this worker with hashFile on every vector so the two cannot drift apart silently.
+ *
+ * Protocol: the parent posts `{ id, op: 'hash' | 'store', hashName, root, paths }`; the worker
+ * answers `{ id, results: [{ md5, size }, …], error? }` where `error` stops the batch at that path
+ * (`{ code, message, path, kind: 'read' | 'write' }`). Jobs run one at a time, in arrival order.
+ *
+ * Small files (up to `smallLimit` bytes) are read whole with synchronous reads into one reused
+ * buffer: per-call thread-pool round trips dominate small-file work. Longer files continue through
+ * an async streaming loop with two 1 MiB buffers, never held whole in memory.
+ */
+export const WORKER_SOURCE = String.raw`
+'use strict';
+const { parentPort, workerData } = require('node:worker_threads');
+const fs = require('node:fs');
+const fsp = require('node:fs/promises');
+const path = require('node:path');
+const crypto = require('node:crypto');
+
+const CHUNK = 1 << 20; // md5-dos2unix chunk and streaming read size
+const SMALL = workerData.smallLimit; // a multiple of CHUNK
+const OBJECT_MODE = 0o444;
+const FIX_MODE = workerData.fixMode; // the umask strips bits of 0o444: chmod temps explicitly
+
+// ---- MD5 engine: node:crypto, or hash-wasm where node:crypto has no MD5 (FIPS OpenSSL) ----
+let newMd5;
+async function loadMd5() {
+  if (!workerData.forceWasm) {
+    try {
+      crypto.createHash('md5').digest();
+      newMd5 = () => {
+        const h = crypto.createHash('md5');
+        return { update: (b) => h.update(b), digestHex: () => h.digest('hex') };
+      };
+      return;
+    } catch {}
+  }
+  const engine = await require(workerData.wasmPath).createMD5();
+  // This worker hashes one file at a time, so one engine re-initialised per file is enough.
+  newMd5 = () => {
+    engine.init();
+    return { update: (b) => engine.update(b), digestHex: () => engine.digest('hex') };
+  };
+}
+
+// ---- DVC's text test and per-chunk dos2unix (see hash.ts) ----
+const TEXT = new Uint8Array(256);
+TEXT.fill(1, 0x20, 0x7f);
+for (const b of [0x0a, 0x0d, 0x09, 0x0c, 0x08]) TEXT[b] = 1;
+
+function isTextBlock(block) {
+  if (block.length === 0) return true;
+  let nonText = 0;
+  for (let i = 0; i < block.length; i++) {
+    const b = block[i];
+    if (b === 0) return false;
+    if (TEXT[b] !== 1) nonText++;
+  }
+  return nonText / block.length <= 0.3;
+}
+
+const CRLF = Buffer.from('\r\n');
+const d2uOut = Buffer.allocUnsafe(CHUNK);
+function dos2unixChunk(src) {
+  if (!isTextBlock(src.subarray(0, 512))) return src;
+  const first = src.indexOf(CRLF);
+  if (first < 0) return src;
+  src.copy(d2uOut, 0, 0, first);
+  let written = first;
+  for (let i = first; i < src.length; i++) {
+    const b = src[i];
+    if (b === 0x0d && src[i + 1] === 0x0a) continue;
+    d2uOut[written++] = b;
+  }
+  return d2uOut.subarray(0, written);
+}
+
+/** Fed blocks that are 1 MiB multiples except the last (readers below guarantee it). */
+function makeHasher(hashName) {
+  const md5 = newMd5();
+  let size = 0;
+  return {
+    update(block) {
+      size += block.length;
+      if (hashName === 'md5') md5.update(block);
+      else for (let off = 0; off < block.length; off += CHUNK) md5.update(dos2unixChunk(block.subarray(off, off + CHUNK)));
+    },
+    digest: () => ({ md5: md5.digestHex(), size }),
+  };
+}
+
+// ---- errors travel back as plain objects tagged with the path and the side that failed ----
+class Tagged extends Error {
+  constructor(err, p, kind) {
+    super(err && err.message ? err.message : String(err));
+    this.info = { code: err && err.code, message: this.message, path: p, kind };
+  }
+}
+const tag = (err, p, kind) => (err instanceof Tagged ? err : new Tagged(err, p, kind));
+
+// ---- cache layout (see odb.ts) ----
+const objectPath = (root, md5) => path.join(root, md5.slice(0, 2), md5.slice(2));
+const tempPath = (dir) => path.join(dir, '.tmp-' + crypto.randomBytes(8).toString('hex'));
+function isTrusted(p) {
+  const st = fs.statSync(p, { throwIfNoEntry: false });
+  return st !== undefined && st.isFile() && (st.mode & 0o7777) === OBJECT_MODE;
+}
+function openTempSync(dir) {
+  const p = tempPath(dir);
+  try {
+    return { p, fd: fs.openSync(p, 'wx', OBJECT_MODE) };
+  } catch (err) {
+    if (err.code !== 'ENOENT') throw err;
+    fs.mkdirSync(dir, { recursive: true });
+    return { p, fd: fs.openSync(p, 'wx', OBJECT_MODE) };
+  }
+}
+function renameIntoPlaceSync(tmp, final) {
+  try {
+    fs.renameSync(tmp, final);
+  } catch (err) {
+    if (err.code !== 'ENOENT') throw err;
+    fs.mkdirSync(path.dirname(final), { recursive: true });
+    fs.renameSync(tmp, final);
+  }
+}
+
+// ---- readers and writers ----
+function readFullSync(fd, buf, len, pos) {
+  let got = 0;
+  while (got < len) {
+    const n = fs.readSync(fd, buf, got, len - got, pos + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got;
+}
+async function readFull(fh, buf, len, pos) {
+  let got = 0;
+  while (got < len) {
+    const { bytesRead } = await fh.read(buf, got, len - got, pos + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return got;
+}
+function writeAllSync(fd, bytes) {
+  for (let off = 0; off < bytes.length; ) off += fs.writeSync(fd, bytes, off, bytes.length - off);
+}
+async function writeAll(fh, bytes) {
+  for (let off = 0; off < bytes.length; ) off += (await fh.write(bytes, off, bytes.length - off)).bytesWritten;
+}
+
+// ---- small files: whole file in the reused scratch buffer, all synchronous ----
+const scratch = Buffer.allocUnsafe(SMALL);
+
+/** Writes a small object unless a trusted copy exists: temp (0o444) + rename. */
+function storeSmall(root, md5, bytes) {
+  const final = objectPath(root, md5);
+  let tmp;
+  try {
+    if (isTrusted(final)) return;
+    tmp = openTempSync(path.dirname(final));
+    try {
+      writeAllSync(tmp.fd, bytes);
+      if (FIX_MODE) fs.fchmodSync(tmp.fd, OBJECT_MODE);
+    } finally {
+      fs.closeSync(tmp.fd);
+    }
+    renameIntoPlaceSync(tmp.p, final);
+  } catch (err) {
+    if (tmp) fs.rmSync(tmp.p, { force: true });
+    throw tag(err, final, 'write');
+  }
+}
+
+// ---- large files: async streaming, next read overlapping this block's hash (and write) ----
+const bufs = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
+
+async function streamLarge(p, job, head) {
+  const hasher = makeHasher(job.hashName);
+  let out; // { p, fh } while storing
+  let src;
+  const consume = async (block) => {
+    const written = out ? writeAll(out.fh, block).catch((e) => { throw tag(e, out.p, 'write'); }) : undefined;
+    hasher.update(block);
+    if (written) await written;
+  };
+  try {
+    if (job.op === 'store') {
+      const tmp = tempPath(job.root);
+      const open = () => fsp.open(tmp, 'wx', OBJECT_MODE);
+      const fh = await open().catch(async (err) => {
+        if (err.code !== 'ENOENT') throw tag(err, tmp, 'write');
+        await fsp.mkdir(job.root, { recursive: true });
+        return open();
+      }).catch((e) => { throw tag(e, tmp, 'write'); });
+      out = { p: tmp, fh };
+    }
+    src = await fsp.open(p, 'r').catch((e) => { throw tag(e, p, 'read'); });
+    await consume(head);
+    const read = (i, pos) => readFull(src, bufs[i], CHUNK, pos).catch((e) => { throw tag(e, p, 'read'); });
+    let cur = 0;
+    let pos = head.length;
+    let pending = read(0, pos);
+    try {
+      for (;;) {
+        const n = await pending;
+        if (n === 0) break;
+        pos += n;
+        const next = 1 - cur;
+        pending = n < CHUNK ? Promise.resolve(0) : read(next, pos);
+        await consume(bufs[cur].subarray(0, n));
+        cur = next;
+      }
+    } finally {
+      await pending.catch(() => undefined);
+    }
+    const result = hasher.digest();
+    if (out) {
+      const final = objectPath(job.root, result.md5);
+      try {
+        if (FIX_MODE) await out.fh.chmod(OBJECT_MODE);
+        await out.fh.close();
+        if (isTrusted(final)) fs.rmSync(out.p, { force: true });
+        else renameIntoPlaceSync(out.p, final);
+      } catch (e) {
+        throw tag(e, final, 'write');
+      }
+      out = undefined;
+    }
+    return result;
+  } finally {
+    if (src) await src.close().catch(() => undefined);
+    if (out) {
+      await out.fh.close().catch(() => undefined);
+      fs.rmSync(out.p, { force: true });
+    }
+  }
+}
+
+// ---- one file, one job ----
+/** The whole small-file path, synchronous; undefined when the file is larger than the buffer. */
+function processSmall(p, job) {
+  let fd;
+  let n;
+  try {
+    fd = fs.openSync(p, 'r');
+    n = readFullSync(fd, scratch, SMALL, 0);
+  } catch (err) {
+    throw tag(err, p, 'read');
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+  if (n === SMALL) return undefined; // may continue past the buffer
+  const bytes = scratch.subarray(0, n);
+  const hasher = makeHasher(job.hashName);
+  hasher.update(bytes);
+  const result = hasher.digest();
+  if (job.op === 'store') storeSmall(job.root, result.md5, bytes);
+  return result;
+}
+
+async function runJob(job) {
+  const results = [];
+  try {
+    for (const p of job.paths) {
+      // No promise per small file: they are most files, and per-file overhead is what counts.
+      const small = processSmall(p, job);
+      results.push(small !== undefined ? small : await streamLarge(p, job, scratch));
+    }
+    parentPort.postMessage({ id: job.id, results });
+  } catch (err) {
+    parentPort.postMessage({ id: job.id, results, error: tag(err, undefined, 'read').info });
+  }
+}
+
+let queue = loadMd5();
+parentPort.on('message', (job) => {
+  queue = queue
+    .then(() => runJob(job))
+    .catch((err) => parentPort.postMessage({ id: job.id, results: [], error: tag(err, undefined, 'read').info }));
+});
+`;

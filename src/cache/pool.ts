@@ -1,0 +1,339 @@
+/**
+ * Hashing (and caching) many files with worker threads.
+ *
+ * Paths are sent to workers in batches (one message per batch, not per file); each worker reads
+ * small files synchronously into one reused buffer and streams larger ones (see pool-worker.ts).
+ * The pool is lazy (no thread before the first batch), sized to the CPU count, and its idle
+ * workers are unref'd so a CLI exits as soon as its work is done. A handful of files is hashed
+ * in-process instead: starting threads would cost more than it saves.
+ */
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import pLimit from 'p-limit';
+import { CpvError } from '../errors.js';
+import { currentUmask } from '../fsutil.js';
+import { type HashName, hashFile, readError } from './hash.js';
+import { OBJECT_MODE, ObjectStore, objectRoot, writeError } from './odb.js';
+import { WORKER_SOURCE } from './pool-worker.js';
+
+export interface FileHash {
+  md5: string;
+  size: number;
+}
+
+export interface PoolRunOptions {
+  /** Worker count for this call (default: the shared pool, os.availableParallelism()). */
+  jobs?: number;
+  onProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
+  /** Use this pool instead of the shared one (tests, or callers managing lifetimes). */
+  pool?: WorkerPool;
+}
+
+/** Files up to this size are read whole, synchronously, inside a worker (a multiple of 1 MiB). */
+export const SMALL_FILE_LIMIT = 8 << 20;
+/** At most this many files totalling at most IN_PROCESS_MAX_BYTES are hashed without workers. */
+export const IN_PROCESS_MAX_FILES = 64;
+export const IN_PROCESS_MAX_BYTES = 64 << 20;
+const MAX_BATCH = 256;
+
+type Op = 'hash' | 'store';
+
+interface Job {
+  op: Op;
+  hashName: HashName;
+  /** Object root (`files/md5` or the legacy cache root) for 'store'. */
+  root: string | undefined;
+  paths: string[];
+}
+
+interface WorkerErrorInfo {
+  code: string | undefined;
+  message: string;
+  path: string | undefined;
+  kind: 'read' | 'write';
+}
+
+interface Reply {
+  id: number;
+  results: FileHash[];
+  error?: WorkerErrorInfo;
+}
+
+interface Pending {
+  job: Job;
+  cancelled: () => boolean;
+  resolve: (reply: Reply) => void;
+  reject: (err: unknown) => void;
+}
+
+export interface WorkerPoolOptions {
+  jobs?: number;
+  /** Make workers use hash-wasm even where node:crypto has MD5 (tests of the fallback). */
+  forceWasm?: boolean;
+}
+
+function resolveHashWasm(): string | undefined {
+  try {
+    return createRequire(import.meta.url).resolve('hash-wasm');
+  } catch {
+    return undefined;
+  }
+}
+
+/** A fixed-size set of hashing workers fed from one queue of batches. */
+export class WorkerPool {
+  readonly size: number;
+  private readonly forceWasm: boolean;
+  private readonly workers = new Set<Worker>();
+  private readonly idle: Worker[] = [];
+  private readonly busy = new Map<Worker, Pending & { id: number }>();
+  private readonly queue: Pending[] = [];
+  private nextId = 0;
+  private closed = false;
+
+  constructor(opts: WorkerPoolOptions = {}) {
+    this.size = Math.max(1, Math.floor(opts.jobs ?? os.availableParallelism()));
+    this.forceWasm = opts.forceWasm ?? false;
+  }
+
+  /** Live worker threads (0 until the first batch). */
+  get threads(): number {
+    return this.workers.size;
+  }
+
+  /** Runs `op` over `paths`; results are in input order. Rejects on the first failing file. */
+  async run(
+    op: Op,
+    paths: readonly string[],
+    hashName: HashName,
+    root: string | undefined,
+    opts: Pick<PoolRunOptions, 'onProgress' | 'signal'> = {},
+  ): Promise<FileHash[]> {
+    if (this.closed) throw new CpvError('E_USAGE', 'hash pool used after close()');
+    opts.signal?.throwIfAborted();
+    const results = new Array<FileHash>(paths.length);
+    let done = 0;
+    let failed = false;
+    const batch = batchSize(paths.length, this.size);
+    const batches: Promise<void>[] = [];
+    for (let start = 0; start < paths.length; start += batch) {
+      const job: Job = { op, hashName, root, paths: paths.slice(start, start + batch) };
+      const reply = this.submit(job, () => failed || (opts.signal?.aborted ?? false));
+      batches.push(
+        reply.then((r) => {
+          for (let i = 0; i < r.results.length; i++) results[start + i] = r.results[i]!;
+          if (r.error !== undefined) throw workerError(r.error);
+          done += r.results.length;
+          opts.onProgress?.(done, paths.length);
+        }),
+      );
+    }
+    try {
+      await untilAborted(Promise.all(batches), opts.signal);
+    } catch (err) {
+      failed = true; // queued batches of this run are dropped
+      throw err;
+    }
+    return results;
+  }
+
+  /** Terminates the workers; queued and running batches fail. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const gone = new CpvError('E_IO', 'hash pool closed while work was pending');
+    for (const p of this.queue.splice(0)) p.reject(gone);
+    for (const p of this.busy.values()) p.reject(gone);
+    this.busy.clear();
+    const all = [...this.workers];
+    this.workers.clear();
+    this.idle.length = 0;
+    await Promise.all(all.map((w) => w.terminate()));
+  }
+
+  private submit(job: Job, cancelled: () => boolean): Promise<Reply> {
+    return new Promise<Reply>((resolve, reject) => {
+      this.queue.push({ job, cancelled, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Hands queued batches to idle workers, starting workers up to `size`. */
+  private pump(): void {
+    while (this.queue.length > 0) {
+      const pending = this.queue[0]!;
+      if (pending.cancelled()) {
+        this.queue.shift();
+        pending.reject(new CpvError('E_IO', 'batch cancelled'));
+        continue;
+      }
+      const worker = this.idle.pop() ?? (this.workers.size < this.size ? this.spawn() : undefined);
+      if (worker === undefined) return;
+      this.queue.shift();
+      const id = this.nextId++;
+      this.busy.set(worker, { ...pending, id });
+      worker.ref(); // keep the process alive while a batch is out
+      worker.postMessage({ id, ...pending.job });
+    }
+  }
+
+  private spawn(): Worker {
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: {
+        smallLimit: SMALL_FILE_LIMIT,
+        fixMode: (OBJECT_MODE & ~currentUmask()) !== OBJECT_MODE,
+        forceWasm: this.forceWasm,
+        wasmPath: resolveHashWasm(),
+      },
+    });
+    this.workers.add(worker);
+    worker.on('message', (reply: Reply) => this.onReply(worker, reply));
+    worker.on('error', (err) => this.onDeath(worker, err));
+    worker.on('exit', (code) => this.onDeath(worker, new Error(`exited with code ${code}`)));
+    return worker;
+  }
+
+  private onReply(worker: Worker, reply: Reply): void {
+    const pending = this.busy.get(worker);
+    this.busy.delete(worker);
+    this.idle.push(worker);
+    this.pump();
+    // An idle worker must not keep a finished CLI process alive.
+    if (!this.busy.has(worker)) worker.unref();
+    if (pending !== undefined && pending.id === reply.id) pending.resolve(reply);
+  }
+
+  private onDeath(worker: Worker, err: Error): void {
+    if (!this.workers.delete(worker)) return;
+    const i = this.idle.indexOf(worker);
+    if (i >= 0) this.idle.splice(i, 1);
+    const pending = this.busy.get(worker);
+    this.busy.delete(worker);
+    pending?.reject(new CpvError('E_IO', `a hashing worker failed: ${err.message}`, { cause: err }));
+    this.pump(); // its queue share goes to a fresh worker
+  }
+}
+
+/** Enough batches to keep every worker busy to the end, few enough to keep messages rare. */
+function batchSize(files: number, workers: number): number {
+  return Math.min(MAX_BATCH, Math.max(1, Math.ceil(files / (workers * 8))));
+}
+
+/** `work`, or a rejection with the signal's reason as soon as it aborts. */
+async function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return work;
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([work, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort!);
+  }
+}
+
+function workerError(info: WorkerErrorInfo): CpvError {
+  const err = Object.assign(new Error(info.message), { code: info.code });
+  const where = info.path ?? '(unknown path)';
+  return info.kind === 'write' ? writeError(err, where) : readError(err, where);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The shared pool and the public entry points
+
+let shared: WorkerPool | undefined;
+
+/** Terminates the shared pool (it is recreated on next use). */
+export async function closePool(): Promise<void> {
+  const pool = shared;
+  shared = undefined;
+  await pool?.close();
+}
+
+/** Whether `paths` is little enough work to do on this thread. */
+function fewFiles(paths: readonly string[]): boolean {
+  if (paths.length > IN_PROCESS_MAX_FILES) return false;
+  let bytes = 0;
+  for (const p of paths) bytes += fs.statSync(p, { throwIfNoEntry: false })?.size ?? 0;
+  return bytes <= IN_PROCESS_MAX_BYTES;
+}
+
+async function inProcess(
+  paths: readonly string[],
+  one: (p: string) => Promise<FileHash>,
+  opts: PoolRunOptions,
+): Promise<FileHash[]> {
+  const limit = pLimit(4);
+  let done = 0;
+  return Promise.all(
+    paths.map((p) =>
+      limit(async () => {
+        opts.signal?.throwIfAborted();
+        const r = await one(p);
+        opts.onProgress?.(++done, paths.length);
+        return r;
+      }),
+    ),
+  );
+}
+
+async function viaPool(
+  op: Op,
+  paths: readonly string[],
+  hashName: HashName,
+  root: string | undefined,
+  opts: PoolRunOptions,
+): Promise<FileHash[]> {
+  if (opts.pool !== undefined) return opts.pool.run(op, paths, hashName, root, opts);
+  if (opts.jobs !== undefined) {
+    const pool = new WorkerPool({ jobs: opts.jobs });
+    try {
+      return await pool.run(op, paths, hashName, root, opts);
+    } finally {
+      await pool.close();
+    }
+  }
+  shared ??= new WorkerPool();
+  return shared.run(op, paths, hashName, root, opts);
+}
+
+/** Hashes files (following symlinks); results in input order. */
+export async function hashFiles(
+  paths: readonly string[],
+  hashName: HashName = 'md5',
+  opts: PoolRunOptions = {},
+): Promise<FileHash[]> {
+  if (opts.pool === undefined && fewFiles(paths)) {
+    return inProcess(paths, (p) => hashFile(p, hashName, { signal: opts.signal }), opts);
+  }
+  return viaPool('hash', paths, hashName, undefined, opts);
+}
+
+/**
+ * Hashes files and writes each into the cache at `cacheDir` in the same read (temp 0o444 + rename;
+ * skipped when a trusted object exists). Results in input order.
+ */
+export async function storeFiles(
+  paths: readonly string[],
+  cacheDir: string,
+  hashName: HashName = 'md5',
+  opts: PoolRunOptions = {},
+): Promise<FileHash[]> {
+  if (opts.pool === undefined && fewFiles(paths)) {
+    const store = new ObjectStore(cacheDir);
+    return inProcess(
+      paths,
+      async (p) => {
+        const { oid, size } = await store.addFile(p, hashName, { signal: opts.signal });
+        return { md5: oid, size };
+      },
+      opts,
+    );
+  }
+  return viaPool('store', paths, hashName, objectRoot(cacheDir, hashName), opts);
+}

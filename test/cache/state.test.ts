@@ -1,0 +1,83 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { crc32 } from '../../src/cache/crc32.js';
+import { StateStore } from '../../src/cache/state.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const st = (ino: number, mtimeNs: bigint, size: number) => ({ ino: BigInt(ino), mtimeNs, size });
+
+describe('StateStore', () => {
+  it('returns a hash only for the same inode, mtime (ns) and size', () => {
+    const dir = tempDir();
+    const s = StateStore.open(dir);
+    s.set('md5', '/w/a', st(1, 1000n, 3), 'a'.repeat(32));
+    s.save();
+    const r = StateStore.open(dir);
+    expect(r.get('md5', '/w/a', st(1, 1000n, 3))).toBe('a'.repeat(32));
+    expect(r.get('md5', '/w/a', st(2, 1000n, 3))).toBeUndefined();
+    expect(r.get('md5', '/w/a', st(1, 1001n, 3))).toBeUndefined();
+    expect(r.get('md5', '/w/a', st(1, 1000n, 4))).toBeUndefined();
+    expect(r.get('md5-dos2unix', '/w/a', st(1, 1000n, 3))).toBeUndefined();
+  });
+
+  it('keeps paths with tabs, newlines and unicode intact', () => {
+    const dir = tempDir();
+    const s = StateStore.open(dir);
+    const weird = '/w/tab\tname\nnew😀line';
+    s.set('md5', weird, st(5, 5n, 5), 'b'.repeat(32));
+    s.save();
+    expect(StateStore.open(dir).get('md5', weird, st(5, 5n, 5))).toBe('b'.repeat(32));
+  });
+
+  it('ignores a torn or corrupted record instead of returning a wrong hash', () => {
+    const dir = tempDir();
+    const s = StateStore.open(dir);
+    s.set('md5', '/w/a', st(1, 1n, 1), 'c'.repeat(32));
+    s.set('md5', '/w/b', st(2, 2n, 2), 'd'.repeat(32));
+    s.save();
+    const log = path.join(dir, 'cpv-state.log');
+    const text = fs.readFileSync(log, 'utf8');
+    // flip one hex digit of the first record's hash, and tear the last line
+    const corrupted = text.replace('c'.repeat(32), `${'c'.repeat(31)}e`);
+    fs.writeFileSync(log, corrupted.slice(0, -10));
+    const r = StateStore.open(dir);
+    expect(r.get('md5', '/w/a', st(1, 1n, 1))).toBeUndefined();
+    expect(r.get('md5', '/w/b', st(2, 2n, 2))).toBeUndefined();
+    expect(r.size).toBe(0);
+  });
+
+  it('appends, later records win, and compaction keeps only live entries', () => {
+    const dir = tempDir();
+    for (let round = 0; round < 3; round++) {
+      const s = StateStore.open(dir);
+      for (let i = 0; i < 600; i++)
+        s.set('md5', `/w/${i}`, st(i, BigInt(round), 1), round.toString(16).repeat(32));
+      s.save();
+    }
+    const r = StateStore.open(dir);
+    expect(r.size).toBe(600);
+    expect(r.get('md5', '/w/7', st(7, 2n, 1))).toBe('2'.repeat(32));
+    const lines = fs.readFileSync(path.join(dir, 'cpv-state.log'), 'utf8').trim().split('\n');
+    expect(lines.length).toBeLessThanOrEqual(1 + 2 * 600 + 1000);
+  });
+
+  it('starts afresh on an unknown log format', () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'cpv-state.log'), 'something else\nmd5\t1\t1\t1\tx\t"/a"\t0\n');
+    expect(StateStore.open(dir).size).toBe(0);
+  });
+
+  it('crc32 agrees with zlib', () => {
+    const zcrc = (zlib as unknown as { crc32?: (s: string) => number }).crc32;
+    expect(zcrc, 'node:zlib crc32 needed as the reference').toBeTypeOf('function');
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'binary' }),
+        (s) => crc32(s) === zcrc!(Buffer.from(s, 'utf8') as unknown as string),
+      ),
+    );
+  });
+});
