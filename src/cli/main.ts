@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { COMMANDS, type CommandContext } from './commands/index.js';
 import { reportError } from './errors.js';
 import { EXIT } from './exit-codes.js';
 import { type Output, processOutput } from './output.js';
@@ -15,9 +16,6 @@ function packageVersion(): string {
   return pkg.version;
 }
 
-/** A command action: receives parsed args and returns the exit code. */
-type Action = (...args: never[]) => Promise<number>;
-
 function buildProgram(output: Output, setCode: (code: number) => void): Command {
   const program = new Command('cpv')
     .description('Checkpoints Versioning: DVC-compatible data and model versioning, natively in Node.')
@@ -27,37 +25,19 @@ function buildProgram(output: Output, setCode: (code: number) => void): Command 
     .exitOverride()
     .configureOutput({ writeOut: (s) => output.out(s), writeErr: (s) => output.err(s) });
 
-  const run =
-    (load: () => Promise<Action>) =>
-    async (...args: unknown[]): Promise<void> => {
-      const action = await load();
-      setCode(await (action as (...a: unknown[]) => Promise<number>)(...args));
-    };
-  const ctx = () => ({ output, cwd: (program.opts().cwd as string | undefined) ?? process.cwd() });
-
-  program
-    .command('init')
-    .description('Initialise a DVC repository in the current directory')
-    .option('--no-scm', 'do not use git')
-    .option('--subdir', 'initialise in a subdirectory of a git repository')
-    .option('-f, --force', 're-create an existing .dvc/ (removes the local cache)')
-    .action(run(async () => (await import('./commands/init.js')).initCommand(ctx())));
-
-  program
-    .command('add')
-    .description('Track files or directories: cache them and write <target>.dvc')
-    .argument('<targets...>', 'files or directories to track')
-    .option('-q, --quiet', 'print nothing on success')
-    .action(run(async () => (await import('./commands/add.js')).addCommand(ctx())));
-
-  program
-    .command('status')
-    .description('Show changed, deleted and uncached outputs ({} / up to date when clean)')
-    .argument('[targets...]', '.dvc files or output paths to limit the check to')
-    .option('--json', 'print the result as JSON')
-    .option('-q, --quiet', 'print nothing; exit 1 when something changed')
-    .action(run(async () => (await import('./commands/status.js')).statusCommand(ctx())));
-
+  const ctx: CommandContext = {
+    output,
+    get cwd() {
+      return (program.opts().cwd as string | undefined) ?? process.cwd();
+    },
+    run:
+      (load) =>
+      async (...args: unknown[]): Promise<void> => {
+        const action = await load();
+        setCode(await (action as (...a: unknown[]) => Promise<number>)(...args));
+      },
+  };
+  for (const register of COMMANDS) register(program, ctx);
   return program;
 }
 
