@@ -64,7 +64,8 @@ interface Reply {
 
 interface Pending {
   job: Job;
-  cancelled: () => boolean;
+  /** The run() call the batch belongs to. */
+  owner: object;
   resolve: (reply: Reply) => void;
   reject: (err: unknown) => void;
 }
@@ -104,7 +105,12 @@ export class WorkerPool {
     return this.workers.size;
   }
 
-  /** Runs `op` over `paths`; results are in input order. Rejects on the first failing file. */
+  /**
+   * Runs `op` over `paths`; results are in input order. On the first failing file the run's queued
+   * batches are dropped and it rejects once its running batches have finished, so nothing of the
+   * run still writes to the cache afterwards. An abort rejects at once (running batches then finish
+   * in the background, cleaning up their own temps).
+   */
   async run(
     op: Op,
     paths: readonly string[],
@@ -116,12 +122,12 @@ export class WorkerPool {
     opts.signal?.throwIfAborted();
     const results = new Array<FileHash>(paths.length);
     let done = 0;
-    let failed = false;
+    const owner = {};
     const batch = batchSize(paths.length, this.size);
     const batches: Promise<void>[] = [];
     for (let start = 0; start < paths.length; start += batch) {
       const job: Job = { op, hashName, root, paths: paths.slice(start, start + batch) };
-      const reply = this.submit(job, () => failed || (opts.signal?.aborted ?? false));
+      const reply = this.submit(job, owner);
       batches.push(
         reply.then((r) => {
           for (let i = 0; i < r.results.length; i++) results[start + i] = r.results[i]!;
@@ -134,7 +140,8 @@ export class WorkerPool {
     try {
       await untilAborted(Promise.all(batches), opts.signal);
     } catch (err) {
-      failed = true; // queued batches of this run are dropped
+      this.dropQueued(owner);
+      if (!opts.signal?.aborted) await Promise.allSettled(batches);
       throw err;
     }
     return results;
@@ -153,9 +160,9 @@ export class WorkerPool {
     await Promise.all(all.map((w) => w.terminate()));
   }
 
-  private submit(job: Job, cancelled: () => boolean): Promise<Reply> {
+  private submit(job: Job, owner: object): Promise<Reply> {
     return new Promise<Reply>((resolve, reject) => {
-      this.queue.push({ job, cancelled, resolve, reject });
+      this.queue.push({ job, owner, resolve, reject });
       this.pump();
     });
   }
@@ -164,11 +171,6 @@ export class WorkerPool {
   private pump(): void {
     while (this.queue.length > 0) {
       const pending = this.queue[0]!;
-      if (pending.cancelled()) {
-        this.queue.shift();
-        pending.reject(new CpvError('E_IO', 'batch cancelled'));
-        continue;
-      }
       const worker = this.idle.pop() ?? (this.workers.size < this.size ? this.spawn() : undefined);
       if (worker === undefined) return;
       this.queue.shift();
@@ -177,6 +179,13 @@ export class WorkerPool {
       worker.ref(); // keep the process alive while a batch is out
       worker.postMessage({ id, ...pending.job });
     }
+  }
+
+  /** Rejects the queued (not yet started) batches of one run. */
+  private dropQueued(owner: object): void {
+    const dropped = this.queue.filter((p) => p.owner === owner);
+    this.queue.splice(0, this.queue.length, ...this.queue.filter((p) => p.owner !== owner));
+    for (const p of dropped) p.reject(new CpvError('E_IO', 'batch cancelled'));
   }
 
   private spawn(): Worker {
@@ -270,16 +279,24 @@ async function inProcess(
 ): Promise<FileHash[]> {
   const limit = pLimit(4);
   let done = 0;
-  return Promise.all(
-    paths.map((p) =>
-      limit(async () => {
-        opts.signal?.throwIfAborted();
-        const r = await one(p);
-        opts.onProgress?.(++done, paths.length);
-        return r;
-      }),
-    ),
+  let failed = false;
+  const tasks = paths.map((p) =>
+    limit(async () => {
+      if (failed) throw new CpvError('E_IO', 'cancelled after an earlier failure');
+      opts.signal?.throwIfAborted();
+      const r = await one(p);
+      opts.onProgress?.(++done, paths.length);
+      return r;
+    }),
   );
+  try {
+    return await Promise.all(tasks);
+  } catch (err) {
+    // As in WorkerPool.run: settle only when no file of this call is still being written.
+    failed = true;
+    await Promise.allSettled(tasks);
+    throw err;
+  }
 }
 
 async function viaPool(
