@@ -23,6 +23,22 @@ export type CpvErrorCode =
   | 'E_CACHE_CORRUPT' // object bytes do not match their oid
   | 'E_CACHE_MISSING' // object not in cache
   | 'E_LOCKED' // repo locked by another process
+  | 'E_GIT' // a git operation failed (see the message; never contains credentials)
+  | 'E_GIT_LOCKED' // the git repo is locked by another writer (cpv or the git CLI) past the wait
+  | 'E_GIT_CORRUPT' // a git object or index is damaged
+  | 'E_BAD_REV' // a revision (branch, tag, oid) or a path at it does not exist
+  | 'E_BAD_REF_NAME' // a branch or tag name git would refuse
+  | 'E_TAG_EXISTS' // creating a tag that already exists without force
+  | 'E_NO_IDENTITY' // no author name/email for a commit or tag
+  | 'E_AUTH' // a remote refused the credentials (or none were given)
+  | 'E_NETWORK' // a remote could not be reached or spoke garbage
+  | 'E_PUSH_REJECTED' // a remote refused a push (non-fast-forward, existing tag, hook)
+  | 'E_NO_REMOTE' // no default remote, or the named remote is not configured
+  | 'E_REMOTE_CONFIG' // remote configured with an unsupported url or a bad option
+  | 'E_REMOTE_NOT_FOUND' // the remote's bucket, or an object asked for, does not exist
+  | 'E_REMOTE_IO' // any other remote failure
+  | 'E_TRANSFER_INCOMPLETE' // push/fetch/pull could not transfer every object
+  | 'E_ABORTED' // the caller's AbortSignal fired
   | 'E_IO'; // other filesystem failure
 
 export class CpvError extends Error {

@@ -15,7 +15,7 @@ import { CpvError } from '../errors.js';
 import { isInside, toPosix } from '../fsutil.js';
 import { addGitignoreEntry } from '../git/gitignore.js';
 import { isIgnoredByGit, isTrackedByGit, stageFiles } from '../git/scm.js';
-import { type HashedOutput, hashOutput, statOutput } from './outputs.js';
+import { fileStat, type HashedOutput, hashOutput, remember, statOutput } from './outputs.js';
 import { Repo } from './repo.js';
 import { loadAllStageFiles } from './stages.js';
 
@@ -61,6 +61,7 @@ export async function addTargets(targets: string[], opts: AddOptions = {}): Prom
   for (const target of plan) {
     const added = await applyTarget(repo, target, linker, result, opts);
     result.outputs.push(added);
+    repo.saveState();
   }
   if (repo.config.autostage && repo.gitRoot !== undefined) {
     await stageFiles(
@@ -228,10 +229,12 @@ function relinkWorkspace(
     ? (hashed.files ?? []).map((f) => ({ path: f.entry.path, md5: f.md5, size: f.entry.size, isexec: false }))
     : [{ path: abs, md5: hashed.oid, size: hashed.size, isexec: hashed.isexec }];
   for (const item of items) {
-    linker.link(repo.odb.pathFor(item.md5, hashName), item.path, {
+    const type = linker.link(repo.odb.pathFor(item.md5, hashName), item.path, {
       isexec: item.isexec,
       empty: item.size === 0,
       inPlaceCopy: true,
     });
+    // A new link has a new inode: remember its hash so the next status need not re-read it.
+    if (type !== 'copy') remember(repo, hashName, fileStat(item.path), item.md5);
   }
 }

@@ -70,12 +70,45 @@ async function hashSingleFile(
   opts: HashOutputOptions,
 ): Promise<HashedOutput> {
   const isexec = (st.mode & 0o111) !== 0;
-  if (opts.store) {
-    const { oid, size } = await repo.odb.addFile(abs, hashName);
-    return { oid, size, isDir: false, isexec };
-  }
-  const { md5, size } = await hashFile(abs, hashName);
+  // Stamp before reading: if the file changes while being hashed, its new mtime misses next time.
+  const stamp = fileStat(abs);
+  const [hit] = recall(repo, hashName, [stamp], opts.store);
+  if (hit !== undefined) return { oid: hit, size: st.size, isDir: false, isexec };
+  const { md5, size } = opts.store
+    ? await repo.odb.addFile(abs, hashName).then((r) => ({ md5: r.oid, size: r.size }))
+    : await hashFile(abs, hashName);
+  remember(repo, hashName, stamp, md5);
   return { oid: md5, size, isDir: false, isexec };
+}
+
+/** What the state store needs of a file: its path and (inode, mtime ns, size). */
+type Stamped = Pick<WalkEntry, 'path' | 'ino' | 'mtimeNs' | 'size'>;
+
+export function fileStat(abs: string): Stamped {
+  const st = fs.statSync(abs, { bigint: true });
+  return { path: abs, ino: st.ino, mtimeNs: st.mtimeNs, size: Number(st.size) };
+}
+
+/**
+ * Hashes the state store already knows. When storing, a hit also needs its object in the cache:
+ * otherwise the file is treated as unknown and copied in again.
+ */
+function recall(
+  repo: Repo,
+  hashName: HashName,
+  files: readonly Stamped[],
+  store: boolean,
+): Array<string | undefined> {
+  const state = repo.state();
+  return files.map((f) => {
+    const md5 = state.get(hashName, f.path, f);
+    if (md5 === undefined || (store && !repo.odb.isTrustedSync(md5, hashName))) return undefined;
+    return md5;
+  });
+}
+
+export function remember(repo: Repo, hashName: HashName, file: Stamped, md5: string): void {
+  repo.state().set(hashName, file.path, file, md5);
 }
 
 async function hashDirectory(
@@ -86,12 +119,20 @@ async function hashDirectory(
 ): Promise<HashedOutput> {
   const entries = await walkTree(abs, { ignore: await repo.ignore(), repoRoot: repo.root });
   if (opts.precheck) precheckReadable(repo, entries);
-  const paths = entries.map((e) => e.path);
+  const md5s = recall(repo, hashName, entries, opts.store);
+  const misses = entries.filter((_, i) => md5s[i] === undefined);
+  const paths = misses.map((e) => e.path);
   const poolOpts = { onProgress: opts.onProgress };
   const hashes = opts.store
     ? await storeFiles(paths, repo.odb.cacheDir, hashName, poolOpts)
     : await hashFiles(paths, hashName, poolOpts);
-  const files = entries.map((entry, i) => ({ entry, md5: hashes[i]!.md5 }));
+  let next = 0;
+  for (let i = 0; i < entries.length; i++) {
+    if (md5s[i] !== undefined) continue;
+    md5s[i] = hashes[next++]!.md5;
+    remember(repo, hashName, entries[i]!, md5s[i]!);
+  }
+  const files = entries.map((entry, i) => ({ entry, md5: md5s[i]! }));
   const manifest = serializeManifest(files.map((f) => ({ md5: f.md5, relpath: f.entry.relpath })));
   const oid = manifestOid(manifest);
   if (opts.store) await repo.odb.addBytes(Buffer.from(manifest, 'utf8'), oid, hashName);

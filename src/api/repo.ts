@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DvcIgnore } from '../cache/dvcignore.js';
 import { ObjectStore } from '../cache/odb.js';
+import { StateStore } from '../cache/state.js';
 import { CpvError } from '../errors.js';
 import { findGitRoot } from '../git/scm.js';
 import { loadRepoConfig, type RepoConfig } from './repo-config.js';
@@ -32,6 +33,7 @@ export class Repo {
   /** The git work tree root, or undefined for `--no-scm` repos and repos outside git. */
   readonly gitRoot: string | undefined;
   private ignoreFilter: Promise<DvcIgnore> | undefined;
+  private stateStore: StateStore | undefined;
 
   private constructor(
     readonly root: string,
@@ -64,6 +66,21 @@ export class Repo {
   ignore(): Promise<DvcIgnore> {
     this.ignoreFilter ??= DvcIgnore.load(this.root);
     return this.ignoreFilter;
+  }
+
+  /** The hash memo of workspace files (`.dvc/tmp/cpv-state.log`), opened on first use. */
+  state(): StateStore {
+    this.stateStore ??= StateStore.open(path.join(this.dvcDir, 'tmp'));
+    return this.stateStore;
+  }
+
+  /** Writes new state records; commands call it once at the end (a failure only costs re-hashing). */
+  saveState(): void {
+    try {
+      this.stateStore?.save();
+    } catch {
+      // A read-only .dvc/tmp must not fail a command that otherwise succeeded.
+    }
   }
 
   /** A user-supplied path resolved against the cwd. */

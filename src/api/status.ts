@@ -39,6 +39,7 @@ export async function repoStatus(targets: string[] = [], opts: StatusOptions = {
     }
     if (Object.keys(changed).length > 0) stages[repo.display(stage.path)] = [{ 'changed outs': changed }];
   }
+  repo.saveState();
   return { stages, tracked: selected.length };
 }
 

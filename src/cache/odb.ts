@@ -84,6 +84,12 @@ export class ObjectStore {
     return objectPath(this.root(hashName), oid);
   }
 
+  /** Whether a trusted (0o444) object is present: the cheap check used on state-store hits. */
+  isTrustedSync(oid: string, hashName: HashName = 'md5'): boolean {
+    const st = fs.statSync(this.pathFor(oid, hashName), { throwIfNoEntry: false });
+    return st !== undefined && st.isFile() && isTrustedMode(st);
+  }
+
   /** Whether an object file exists (not verified). */
   async exists(oid: string, hashName: HashName = 'md5'): Promise<boolean> {
     const st = await statOrUndefined(this.pathFor(oid, hashName));

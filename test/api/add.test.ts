@@ -269,3 +269,40 @@ describe('cpv status', () => {
     });
   });
 });
+
+describe('state store integration', () => {
+  it('status trusts (inode, mtime, size) and re-hashes only when one of them changes', async () => {
+    const dir = await freshRepo({ 'data/a': 'aaaa', 'data/b': 'bbbb' });
+    const file = path.join(dir, 'data/a');
+    const fixed = 1_700_000_000; // whole seconds, so utimes can restore it exactly
+    fs.utimesSync(file, fixed, fixed);
+    await addTargets(['data'], { cwd: dir });
+    expect(fs.existsSync(path.join(dir, '.dvc/tmp/cpv-state.log'))).toBe(true);
+    const ino = fs.statSync(file).ino;
+    // Same inode, same size, same mtime: the state says unchanged, as DVC's state db would.
+    fs.chmodSync(file, 0o644);
+    fs.writeFileSync(file, 'AAAA');
+    fs.utimesSync(file, fixed, fixed);
+    expect(fs.statSync(file).ino).toBe(ino);
+    expect((await repoStatus([], { cwd: dir })).stages).toEqual({});
+    // A new mtime forces a re-hash and the change is seen.
+    fs.utimesSync(file, new Date(), new Date(Date.now() + 5000));
+    expect((await repoStatus([], { cwd: dir })).stages).toEqual({
+      'data.dvc': [{ 'changed outs': { data: 'modified' } }],
+    });
+  });
+
+  it('a second add of unchanged data re-uses the state and still verifies the cache', async () => {
+    const dir = await freshRepo({ 'data/a': 'a', 'data/b': 'b' });
+    await addTargets(['data'], { cwd: dir });
+    const before = fs.readFileSync(path.join(dir, 'data.dvc'), 'utf8');
+    // the object of data/a vanished from the cache: the state hit must not hide that
+    fs.rmSync(path.join(dir, '.dvc/cache/files/md5/0c/c175b9c0f1b6a831c399e269772661'));
+    await addTargets(['data'], { cwd: dir });
+    expect(fs.readFileSync(path.join(dir, 'data.dvc'), 'utf8')).toBe(before);
+    expect(fs.existsSync(path.join(dir, '.dvc/cache/files/md5/0c/c175b9c0f1b6a831c399e269772661'))).toBe(
+      true,
+    );
+    expect((await repoStatus([], { cwd: dir })).stages).toEqual({});
+  });
+});
