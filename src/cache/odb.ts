@@ -87,7 +87,7 @@ export class ObjectStore {
   /** Whether a trusted (0o444) object is present: the cheap check used on state-store hits. */
   isTrustedSync(oid: string, hashName: HashName = 'md5'): boolean {
     const st = fs.statSync(this.pathFor(oid, hashName), { throwIfNoEntry: false });
-    return st !== undefined && st.isFile() && isTrustedMode(st);
+    return st?.isFile() === true && isTrustedMode(st);
   }
 
   /** Whether an object file exists (not verified). */
