@@ -15,11 +15,12 @@ import { CpvError } from '../errors.js';
 import { isInside, toPosix } from '../fsutil.js';
 import { addGitignoreEntry } from '../git/gitignore.js';
 import { isIgnoredByGit, isTrackedByGit, stageFiles } from '../git/scm.js';
+import { type LockOptions, withRepoLock } from './lock.js';
 import { fileStat, type HashedOutput, hashOutput, remember, statOutput } from './outputs.js';
 import { Repo } from './repo.js';
 import { loadAllStageFiles } from './stages.js';
 
-export interface AddOptions {
+export interface AddOptions extends LockOptions {
   cwd?: string;
   onProgress?: (event: { target: string; done: number; total: number }) => void;
 }
@@ -55,6 +56,10 @@ export async function addTargets(targets: string[], opts: AddOptions = {}): Prom
     throw new CpvError('E_USAGE', 'nothing to add', { hint: 'Name at least one file or directory.' });
   }
   const repo = Repo.open(opts.cwd);
+  return withRepoLock(repo.dvcDir, () => addPlanned(repo, targets, opts), opts);
+}
+
+async function addPlanned(repo: Repo, targets: string[], opts: AddOptions): Promise<AddResult> {
   const plan = await planTargets(repo, targets);
   const result: AddResult = { outputs: [], gitFiles: [], staged: false, warnings: [] };
   const linker = new Linker(repo.config.linkTypes);

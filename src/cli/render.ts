@@ -5,6 +5,9 @@
 import type { StageStatus, StatusResult } from '../api/status.js';
 import { pyJsonDumps } from '../dvcfile/pyjson.js';
 
+/** How long a CLI command waits for another process's repository lock before giving up. */
+export const LOCK_WAIT_MS = 30_000;
+
 export function gitAddHint(files: string[]): string {
   return (
     '\nTo track the changes with git, run:\n\n' +
