@@ -117,7 +117,8 @@ function benchAdd() {
   // to a trash directory with one rename and delete them after all timings.
   const trash = path.join(work, 'trash');
   fs.mkdirSync(trash, { recursive: true });
-  const toTrash = (p) => fs.existsSync(p) && fs.renameSync(p, path.join(trash, `${Date.now()}-${Math.random()}`));
+  const toTrash = (p) =>
+    fs.existsSync(p) && fs.renameSync(p, path.join(trash, `${Date.now()}-${Math.random()}`));
   const tCp = best(
     () => sh('cp', ['-r', 'data', 'data-copy'], { cwd: repo }),
     () => toTrash(path.join(repo, 'data-copy')),

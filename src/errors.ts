@@ -23,6 +23,11 @@ export type CpvErrorCode =
   | 'E_CACHE_CORRUPT' // object bytes do not match their oid
   | 'E_CACHE_MISSING' // object not in cache
   | 'E_LOCKED' // repo locked by another process
+  | 'E_CONFIG_KEY' // unknown config section or option
+  | 'E_CONFIG_VALUE' // config value of the wrong type, or one that cannot be written
+  | 'E_CONFIG_MISSING' // config option not set
+  | 'E_REMOTE_MISSING' // no remote of that name
+  | 'E_REMOTE_EXISTS' // a remote of that name exists already
   | 'E_GIT' // a git operation failed (see the message; never contains credentials)
   | 'E_GIT_LOCKED' // the git repo is locked by another writer (cpv or the git CLI) past the wait
   | 'E_GIT_CORRUPT' // a git object or index is damaged

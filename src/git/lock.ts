@@ -267,7 +267,8 @@ export class RepoWriteLock {
       const st = fs.statSync(lockFile, { throwIfNoEntry: false });
       if (st?.ino === ino) fs.rmSync(lockFile, { force: true });
     }
-    if (readLockInfo(this.cpvLockFile)?.nonce === this.info.nonce) fs.rmSync(this.cpvLockFile, { force: true });
+    if (readLockInfo(this.cpvLockFile)?.nonce === this.info.nonce)
+      fs.rmSync(this.cpvLockFile, { force: true });
   }
 }
 

@@ -43,4 +43,3 @@ export interface Remote {
   /** Removes the object under `key`; removing a missing object is not an error. */
   delete(key: string, opts?: TransferCallOptions): Promise<void>;
 }
-
