@@ -44,6 +44,10 @@ export type CpvErrorCode =
   | 'E_REMOTE_IO' // any other remote failure
   | 'E_TRANSFER_INCOMPLETE' // push/fetch/pull could not transfer every object
   | 'E_ABORTED' // the caller's AbortSignal fired
+  | 'E_BAD_NAME' // a team or model name that cannot name a directory or repo (separators, .., control chars)
+  | 'E_BAD_VERSION' // a checkpoint version tag not of the form v<major>.<minor> (or data-v<major>.<minor>)
+  | 'E_BAD_METRICS' // checkpoint metrics that are not a JSON-serializable object
+  | 'E_DIRTY' // uncommitted changes in a model repo where a clean one is needed (use force)
   | 'E_IO'; // other filesystem failure
 
 export class CpvError extends Error {
