@@ -48,6 +48,7 @@ export type CpvErrorCode =
   | 'E_BAD_VERSION' // a checkpoint version tag not of the form v<major>.<minor> (or data-v<major>.<minor>)
   | 'E_BAD_METRICS' // checkpoint metrics that are not a JSON-serializable object
   | 'E_DIRTY' // uncommitted changes in a model repo where a clean one is needed (use force)
+  | 'E_NEEDS_FORCE' // the command would lose workspace data or needs confirmation: rerun with --force
   | 'E_IO'; // other filesystem failure
 
 export class CpvError extends Error {
