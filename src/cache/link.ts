@@ -29,11 +29,16 @@ export function parseLinkTypes(value: string[] | undefined): LinkType[] {
   });
 }
 
-/** Mode a plain (copied or cloned) workspace file gets: 0o666 minus umask, as DVC. */
+/**
+ * Mode a plain (copied or cloned) workspace file gets: 0o666 minus umask, as DVC. The umask is
+ * read once per process: reading it costs two syscalls, and a checkout of 100k files asks 100k times.
+ */
 export function workspaceFileMode(isexec: boolean): number {
-  const base = 0o666 & ~currentUmask();
+  processUmask ??= currentUmask();
+  const base = 0o666 & ~processUmask;
   return isexec ? base | 0o100 : base;
 }
+let processUmask: number | undefined;
 
 export interface LinkOptions {
   /** Add the owner exec bit (single-file outputs recorded with `isexec: true`). */
@@ -47,8 +52,13 @@ export interface LinkOptions {
   inPlaceCopy?: boolean;
 }
 
-function isRegularFile(p: string): boolean {
-  return fs.lstatSync(p, { throwIfNoEntry: false })?.isFile() ?? false;
+/** Gives an in-place copy its workspace mode; false when `p` is not a regular file to keep. */
+function resetModeInPlace(p: string, mode: number): boolean {
+  const st = fs.lstatSync(p, { throwIfNoEntry: false });
+  if (st === undefined || !st.isFile()) return false;
+  // Most files already have the mode: skipping the chmod halves the syscalls of a big add.
+  if ((st.mode & 0o7777) !== mode) fs.chmodSync(p, mode);
+  return true;
 }
 
 type LinkFn = (cachePath: string, tmp: string, mode: number) => void;
@@ -97,8 +107,8 @@ export class Linker {
     while (this.candidates.length > 0) {
       const type = this.chosen ?? this.candidates[0]!;
       try {
-        if (type === 'copy' && opts.inPlaceCopy && isRegularFile(target)) fs.chmodSync(target, mode);
-        else this.linkOne(type, cachePath, target, mode, opts.empty ?? false);
+        const keptInPlace = type === 'copy' && opts.inPlaceCopy === true && resetModeInPlace(target, mode);
+        if (!keptInPlace) this.linkOne(type, cachePath, target, mode, opts.empty ?? false);
         this.chosen = type;
         return type;
       } catch (err) {

@@ -19,7 +19,7 @@
  */
 export const WORKER_SOURCE = String.raw`
 'use strict';
-const { parentPort, workerData } = require('node:worker_threads');
+const { parentPort, threadId, workerData } = require('node:worker_threads');
 const fs = require('node:fs');
 const fsp = require('node:fs/promises');
 const path = require('node:path');
@@ -108,7 +108,12 @@ const tag = (err, p, kind) => (err instanceof Tagged ? err : new Tagged(err, p, 
 
 // ---- cache layout (see odb.ts) ----
 const objectPath = (root, md5) => path.join(root, md5.slice(0, 2), md5.slice(2));
-const tempPath = (dir) => path.join(dir, '.tmp-' + crypto.randomBytes(8).toString('hex'));
+// Unique per process and thread without a random-number call per object: pid and thread id tell
+// live workers apart, the random part per worker tells this one from leftovers of a killed process
+// that had the same pid (and the exclusive open would refuse such a name rather than reuse it).
+let tempCounter = 0;
+const tempPrefix = '.tmp-' + process.pid.toString(36) + '-' + threadId.toString(36) + '-' + crypto.randomBytes(3).toString('hex') + '-';
+const tempPath = (dir) => path.join(dir, tempPrefix + (tempCounter++).toString(36));
 function isTrusted(p) {
   const st = fs.statSync(p, { throwIfNoEntry: false });
   return st !== undefined && st.isFile() && (st.mode & 0o7777) === OBJECT_MODE;
