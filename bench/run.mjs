@@ -125,29 +125,24 @@ function benchAdd() {
   );
   toTrash(path.join(repo, 'data-copy'));
   let rss = 0;
+  const statePath = path.join(repo, '.dvc', 'tmp', 'cpv-state.log');
   const resetRepo = () => {
     toTrash(path.join(repo, '.dvc', 'cache'));
+    fs.rmSync(statePath, { force: true });
     fs.rmSync(path.join(repo, 'data.dvc'), { force: true });
   };
   const tAdd = best(() => {
     rss = cpv(['add', 'data'], repo);
   }, resetRepo);
   const n = smallCount.toLocaleString('en');
+  // benchmarks.md: add both hashes and writes the cache, so its baseline is md5sum + cp -r.
   row(
-    `cpv add ${n} × 4 KiB (ms)`,
+    `cpv add ${n} × 4 KiB vs md5sum + cp -r (ms)`,
     tAdd.toFixed(0),
-    `md5sum ${tMd5sum.toFixed(0)}`,
-    (tMd5sum / tAdd).toFixed(2),
-    '≥ 1.5× faster',
-    rss,
-  );
-  row(
-    `cpv add vs md5sum + cp -r (ms)`,
-    tAdd.toFixed(0),
-    `${(tMd5sum + tCp).toFixed(0)}`,
+    `${(tMd5sum + tCp).toFixed(0)} (${tMd5sum.toFixed(0)} + ${tCp.toFixed(0)})`,
     (tAdd / (tMd5sum + tCp)).toFixed(2),
     '≤ 1.0×',
-    undefined,
+    rss,
   );
   row(
     '  peak RSS md5sum (MiB)',
@@ -157,13 +152,35 @@ function benchAdd() {
     '',
     baselineRss('sh', ['-c', 'find data -type f -print0 | xargs -0 md5sum > /dev/null'], repo),
   );
+  // Hashing alone: the cache is complete, the state store forgotten, so every file is re-hashed.
+  let rssHash = 0;
+  const forgetState = () => fs.rmSync(statePath, { force: true });
+  const tColdStatus = best(() => {
+    rssHash = cpv(['status'], repo);
+  }, forgetState);
+  row(
+    `cold cpv status ${n} files (hash only) vs md5sum (ms)`,
+    tColdStatus.toFixed(0),
+    `md5sum ${tMd5sum.toFixed(0)}`,
+    `${(tMd5sum / tColdStatus).toFixed(2)}× faster`,
+    '≥ 1.5× faster',
+    rssHash,
+  );
+  const tCachedAdd = best(() => cpv(['add', 'data'], repo), forgetState);
+  row(
+    `cpv add of already-cached ${n} files vs md5sum (ms)`,
+    tCachedAdd.toFixed(0),
+    `md5sum ${tMd5sum.toFixed(0)}`,
+    `${(tMd5sum / tCachedAdd).toFixed(2)}× faster`,
+    '≥ 1.5× faster',
+    undefined,
+  );
   return repo;
 }
 
 function benchStartup(repo) {
   const tNode = best(() => sh(process.execPath, ['-e', '0']));
   const tVersion = best(() => sh(process.execPath, [cli, '--version']));
-  const tStatus = best(() => sh(process.execPath, [cli, 'status'], { cwd: repo }));
   row(
     'cpv --version start-up (ms)',
     tVersion.toFixed(0),
@@ -172,12 +189,18 @@ function benchStartup(repo) {
     '< 150 ms, ≤ 2×',
     undefined,
   );
+  // No-op status: the state store answers for every file, so this is a stat walk plus start-up.
+  cpv(['status'], repo); // refresh the state after the timings above
+  const tWalk = best(() =>
+    sh('sh', ['-c', "find data -type f -printf '%s %T@\\n' > /dev/null"], { cwd: repo }),
+  );
+  const tStatus = best(() => sh(process.execPath, [cli, 'status'], { cwd: repo }));
   row(
-    `cpv status, ${smallCount.toLocaleString('en')} files tracked (ms)`,
+    `no-op cpv status, ${smallCount.toLocaleString('en')} files vs find stat walk (ms)`,
     tStatus.toFixed(0),
-    `node -e 0 ${tNode.toFixed(0)}`,
-    (tStatus / tNode).toFixed(2),
-    'report',
+    `find ${tWalk.toFixed(0)}`,
+    (tStatus / tWalk).toFixed(2),
+    'report (≤ 3× at 100k)',
     cpv(['status'], repo),
   );
 }
