@@ -117,9 +117,7 @@ describe('setupGitHttps', () => {
 describe('setupBitbucketSsh', () => {
   const ssh2 = createRequire(import.meta.url)('ssh2') as {
     utils: {
-      parseKey(
-        k: string,
-      ):
+      parseKey(k: string):
         | {
             type: string;
             getPublicSSH(): Buffer;
