@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { HashName } from '../cache/hash.js';
 import { Linker } from '../cache/link.js';
-import { DvcFile, hashNameOf, readDvcFile, writeDvcFile } from '../dvcfile/dvcfile.js';
+import { DvcFile, type DvcOutput, hashNameOf, readDvcFile, writeDvcFile } from '../dvcfile/dvcfile.js';
 import { CpvError } from '../errors.js';
 import { isInside, toPosix } from '../fsutil.js';
 import { addGitignoreEntry } from '../git/gitignore.js';
@@ -23,6 +23,8 @@ import { loadAllStageFiles } from './stages.js';
 export interface AddOptions extends LockOptions {
   cwd?: string;
   onProgress?: (event: { target: string; done: number; total: number }) => void;
+  /** Ctrl-C: stops before the next file; what was written is complete (objects, .dvc files). */
+  signal?: AbortSignal | undefined;
 }
 
 export interface AddedOutput {
@@ -64,6 +66,7 @@ async function addPlanned(repo: Repo, targets: string[], opts: AddOptions): Prom
   const result: AddResult = { outputs: [], gitFiles: [], staged: false, warnings: [] };
   const linker = new Linker(repo.config.linkTypes);
   for (const target of plan) {
+    opts.signal?.throwIfAborted();
     const added = await applyTarget(repo, target, linker, result, opts);
     result.outputs.push(added);
     repo.saveState();
@@ -163,10 +166,18 @@ function checkOverlap(
 }
 
 /** Which hash a (re-)added output uses: legacy outs stay legacy only while their data is unchanged. */
-async function chooseHash(repo: Repo, target: PlannedTarget): Promise<{ hashName: HashName; keep: boolean }> {
-  const out = target.existing?.outs[0];
+function chooseHash(repo: Repo, target: PlannedTarget): Promise<{ hashName: HashName; keep: boolean }> {
+  return chooseHashFor(repo, target.abs, target.existing?.outs[0]);
+}
+
+/** `chooseHash` for any output (commit uses it too); `keep` = the recorded legacy hash still holds. */
+export async function chooseHashFor(
+  repo: Repo,
+  abs: string,
+  out: DvcOutput | undefined,
+): Promise<{ hashName: HashName; keep: boolean }> {
   if (out === undefined || hashNameOf(out) === 'md5') return { hashName: 'md5', keep: false };
-  const legacy = await hashOutput(repo, target.abs, 'md5-dos2unix', { store: false });
+  const legacy = await hashOutput(repo, abs, 'md5-dos2unix', { store: false });
   return legacy.oid === out.md5 ? { hashName: 'md5-dos2unix', keep: true } : { hashName: 'md5', keep: false };
 }
 
@@ -182,6 +193,7 @@ async function applyTarget(
     store: true,
     precheck: true,
     onProgress: (done, total) => opts.onProgress?.({ target: target.display, done, total }),
+    signal: opts.signal,
   });
   if (hashed.isDir ? hashed.nfiles === 0 : hashed.size === 0)
     result.warnings.push(`'${target.display}' is empty.`);
@@ -223,7 +235,7 @@ function writeDvc(target: PlannedTarget, hashed: HashedOutput, hashName: HashNam
  * are already right, so only the mode is reset (DVC keeps the inode too); symlinks inside the data
  * are replaced by real files either way.
  */
-function relinkWorkspace(
+export function relinkWorkspace(
   repo: Repo,
   abs: string,
   hashed: HashedOutput,

@@ -4,9 +4,18 @@
  */
 
 import { registerCheckout } from './checkout.js';
+import { registerCommit } from './commit.js';
 import type { RegisterCommand } from './context.js';
+import { registerMove } from './move.js';
 import { registerData } from './register-data.js';
+import { registerRemove } from './remove.js';
 
 export type { CommandContext } from './context.js';
 
-export const COMMANDS: RegisterCommand[] = [registerData, registerCheckout];
+export const COMMANDS: RegisterCommand[] = [
+  registerData,
+  registerCheckout,
+  registerCommit,
+  registerRemove,
+  registerMove,
+];

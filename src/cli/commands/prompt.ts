@@ -1,0 +1,19 @@
+/**
+ * Yes/no questions for commands that ask before destroying or rewriting data (commit, gc). Only
+ * on a terminal: without one there is nobody to answer, so the command is refused with a hint.
+ */
+import * as readline from 'node:readline/promises';
+
+export function canAsk(): boolean {
+  return Boolean(process.stdin.isTTY && process.stderr.isTTY);
+}
+
+export async function askYesNo(question: string): Promise<boolean> {
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(`${question} [y/n] `);
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}
