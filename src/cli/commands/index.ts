@@ -9,6 +9,7 @@ import type { RegisterCommand } from './context.js';
 import { registerMove } from './move.js';
 import { registerData } from './register-data.js';
 import { registerRemove } from './remove.js';
+import { registerTransfer } from './transfer.js';
 
 export type { CommandContext } from './context.js';
 
@@ -18,4 +19,5 @@ export const COMMANDS: RegisterCommand[] = [
   registerCommit,
   registerRemove,
   registerMove,
+  registerTransfer,
 ];

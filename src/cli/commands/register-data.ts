@@ -1,6 +1,7 @@
 /** Registrations of the core data commands: init, add, status. */
 import type { Command } from 'commander';
 import type { CommandContext } from './context.js';
+import { parseJobs } from './transfer.js';
 
 export function registerData(program: Command, ctx: CommandContext): void {
   program
@@ -24,5 +25,8 @@ export function registerData(program: Command, ctx: CommandContext): void {
     .argument('[targets...]', '.dvc files or output paths to limit the check to')
     .option('--json', 'print the result as JSON')
     .option('-q, --quiet', 'print nothing; exit 1 when something changed')
+    .option('-c, --cloud', 'compare the cache with a remote instead of the workspace')
+    .option('-r, --remote <name>', 'remote to compare with (implies -c)')
+    .option('-j, --jobs <n>', 'parallel remote checks (with -c)', parseJobs)
     .action(ctx.run(async () => (await import('./status.js')).statusCommand(ctx)));
 }

@@ -1,0 +1,79 @@
+import { push } from '../../api/push.js';
+import { TransferIncompleteError, type TransferProgress } from '../../api/transfer.js';
+import { EXIT } from '../exit-codes.js';
+import type { Output } from '../output.js';
+import { LOCK_WAIT_MS } from '../render.js';
+
+export interface TransferFlags {
+  remote?: string;
+  jobs?: number;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+/** Options every transfer command passes to the library. */
+export function transferOptions(ctx: { output: Output; cwd: string }, flags: TransferFlags, verb: string) {
+  return {
+    cwd: ctx.cwd,
+    ...(flags.remote === undefined ? {} : { remote: flags.remote }),
+    ...(flags.jobs === undefined ? {} : { jobs: flags.jobs }),
+    waitMs: LOCK_WAIT_MS,
+    onWait: (holder: string) =>
+      ctx.output.err(`Waiting for the repository lock held by process ${holder}…\n`),
+    ...(flags.quiet || flags.json ? {} : { onProgress: progressPrinter(ctx.output, verb) }),
+  };
+}
+
+/**
+ * Runs a transfer; when it could not move everything, lists every failed object on stderr (the
+ * error itself is one line) before the error is reported.
+ */
+export async function listingFailures<T>(output: Output, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof TransferIncompleteError) {
+      for (const f of err.failed) output.err(`  ${f.name} (${f.oid}): ${f.reason}\n`);
+    }
+    throw err;
+  }
+}
+
+export function pushCommand(ctx: { output: Output; cwd: string }) {
+  return async (targets: string[], flags: TransferFlags): Promise<number> => {
+    const result = await listingFailures(ctx.output, () =>
+      push(targets, transferOptions(ctx, flags, 'Pushing')),
+    );
+    if (flags.json) ctx.output.out(`${JSON.stringify(result)}\n`);
+    else if (!flags.quiet) ctx.output.out(summaryLine([['pushed', result.pushed]]));
+    return EXIT.OK;
+  };
+}
+
+/** DVC's `get_summary`: `1 file pushed`, `10 files fetched and 9 files added`; '' for nothing. */
+export function summary(stats: Array<[string, number]>): string {
+  const words = stats
+    .filter(([, n]) => n > 0)
+    .map(([verb, n]) => `${n} ${n === 1 ? 'file' : 'files'} ${verb}`);
+  if (words.length <= 1) return words[0] ?? '';
+  return `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}`;
+}
+
+/** The summary line, or DVC's `Everything is up to date.` */
+export function summaryLine(stats: Array<[string, number]>): string {
+  return `${summary(stats) || 'Everything is up to date.'}\n`;
+}
+
+/** A one-line progress meter on stderr, only when a person is watching. */
+export function progressPrinter(output: Output, verb: string): ((p: TransferProgress) => void) | undefined {
+  if (!output.isTTY) return undefined;
+  let last = 0;
+  return (p) => {
+    const now = Date.now();
+    if (now - last < 100 && p.objectsDone < p.objectsTotal) return;
+    last = now;
+    const mib = (p.bytesDone / 1048576).toFixed(1);
+    output.err(`\r${verb} ${p.objectsDone}/${p.objectsTotal} objects, ${mib} MiB`);
+    if (p.objectsDone === p.objectsTotal) output.err('\n');
+  };
+}

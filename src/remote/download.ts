@@ -1,0 +1,139 @@
+/**
+ * Bringing one remote object into the local cache, trusting nothing: the bytes are hashed while
+ * they stream into a temp file beside their final cache path, and only if the hash matches the
+ * oid is the temp chmod'ed 0o444 and renamed into place. A corrupt or truncated download never
+ * becomes a cache object (it would then be trusted for its 0o444 mode, dvc-compat §4.2).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { DOS2UNIX_CHUNK, type HashName, StreamHasher } from '../cache/hash.js';
+import { defaultMd5Factory } from '../cache/md5.js';
+import { OBJECT_MODE, type ObjectStore, tempName, writeError } from '../cache/odb.js';
+import { CpvError } from '../errors.js';
+import { objectKey } from './keys.js';
+import type { Remote, TransferCallOptions } from './remote.js';
+import { abortedError, withRetry } from './retry.js';
+
+/** Downloads `oid` from `remote` into `odb`, verified. Returns the object's size. */
+export async function downloadToCache(
+  remote: Remote,
+  odb: ObjectStore,
+  oid: string,
+  hashName: HashName,
+  opts: TransferCallOptions = {},
+): Promise<number> {
+  const final = odb.pathFor(oid, hashName);
+  const dir = path.dirname(final);
+  const key = objectKey(oid, hashName);
+  // Retry whole downloads on transient errors (a reset mid-stream cannot be resumed here).
+  return withRetry(async () => {
+    await fs.promises.mkdir(dir, { recursive: true }).catch((err: unknown) => {
+      throw writeError(err, dir);
+    });
+    const tmp = path.join(dir, tempName());
+    // Opened before streaming, so a cancelled download can never create the temp after its cleanup.
+    const fh = await fs.promises.open(tmp, 'wx', OBJECT_MODE).catch((err: unknown) => {
+      throw writeError(err, tmp);
+    });
+    try {
+      const body = await remote.get(key, opts);
+      const sink = new HashingFileSink(fh, tmp, hashName, await defaultMd5Factory());
+      await pipeline(body, sink, { signal: opts.signal });
+      const { md5, size } = sink.digest();
+      const expected = oid.endsWith('.dir') ? oid.slice(0, -4) : oid;
+      if (md5 !== expected) {
+        throw new CpvError(
+          'E_CACHE_CORRUPT',
+          `object ${oid} on remote '${remote.name}' is corrupt: its bytes hash to ${md5}`,
+          {
+            hint: `It was not put into the cache. Re-push it from a clone that has it intact, or delete '${key}' on the remote.`,
+          },
+        );
+      }
+      await placeTemp(tmp, final);
+      return size;
+    } catch (err) {
+      await fh.close().catch(() => undefined);
+      await fs.promises.rm(tmp, { force: true });
+      if (opts.signal?.aborted) throw abortedError(opts.signal);
+      throw err;
+    }
+  }, opts);
+}
+
+/** chmod 0o444, then rename over `final` unless an intact object already sits there. */
+async function placeTemp(tmp: string, final: string): Promise<void> {
+  try {
+    await fs.promises.chmod(tmp, OBJECT_MODE);
+    const existing = await fs.promises.stat(final).catch(() => undefined);
+    if (existing?.isFile() && (existing.mode & 0o7777) === OBJECT_MODE) {
+      await fs.promises.rm(tmp, { force: true });
+      return;
+    }
+    await fs.promises.rename(tmp, final);
+  } catch (err) {
+    throw writeError(err, final);
+  }
+}
+
+/**
+ * A write stream into a new file that hashes what it writes. Bytes are regrouped into 1 MiB
+ * blocks before hashing because md5-dos2unix hashes the file in 1 MiB chunks; memory use is that
+ * one block whatever the object's size.
+ */
+class HashingFileSink extends Writable {
+  private readonly hasher: StreamHasher;
+  private readonly block = Buffer.allocUnsafe(DOS2UNIX_CHUNK);
+  private filled = 0;
+
+  constructor(
+    private readonly fh: fs.promises.FileHandle,
+    private readonly filePath: string,
+    hashName: HashName,
+    md5: ConstructorParameters<typeof StreamHasher>[1],
+  ) {
+    super();
+    this.hasher = new StreamHasher(hashName, md5);
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, callback: (err?: Error | null) => void): void {
+    this.writeChunk(chunk).then(() => callback(), callback);
+  }
+
+  override _final(callback: (err?: Error | null) => void): void {
+    this.flushBlock()
+      .then(() => this.fh.close())
+      .then(() => callback(), callback);
+  }
+
+  digest(): { md5: string; size: number } {
+    return this.hasher.digest();
+  }
+
+  private async writeChunk(chunk: Buffer): Promise<void> {
+    for (let off = 0; off < chunk.length; ) {
+      const n = Math.min(chunk.length - off, this.block.length - this.filled);
+      chunk.copy(this.block, this.filled, off, off + n);
+      this.filled += n;
+      off += n;
+      if (this.filled === this.block.length) await this.flushBlock();
+    }
+  }
+
+  private async flushBlock(): Promise<void> {
+    if (this.filled === 0) return;
+    const bytes = this.block.subarray(0, this.filled);
+    this.hasher.update(bytes);
+    try {
+      for (let off = 0; off < bytes.length; ) {
+        const { bytesWritten } = await this.fh.write(bytes, off, bytes.length - off);
+        off += bytesWritten;
+      }
+    } catch (err) {
+      throw writeError(err, this.filePath);
+    }
+    this.filled = 0;
+  }
+}
