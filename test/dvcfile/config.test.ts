@@ -1,0 +1,173 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  ConfigDocument,
+  canonicalSectionName,
+  configList,
+  configString,
+  parseConfig,
+  readConfigDocument,
+  writeConfigDocument,
+} from '../../src/dvcfile/config.js';
+import { tempDir } from '../helpers/tmp.js';
+import { FIXTURES, loadVectors } from '../helpers/vectors.js';
+
+const doc = (text: string) => ConfigDocument.parse(text, 'test-config');
+
+const HAND_WRITTEN = [
+  '# Team config',
+  '',
+  '[ Core ]  # the core',
+  '  Remote = storage   # default',
+  '',
+  '# backup store',
+  '[remote "Storage"]',
+  '\turl = s3://b/p',
+  '\t# creds live in config.local',
+  "\tgrant_read = 'id=a,id=b'",
+  '\tnotes = """line one',
+  'line two"""',
+  '# trailing words',
+  '',
+].join('\n');
+
+describe('ConfigDocument: reading', () => {
+  it('round-trips texts DVC wrote and hand-written ones byte for byte', () => {
+    const vector = loadVectors().find((v) => v.id === 'dvcfile-config-written')!;
+    const fixture = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'repos', 'config.json'), 'utf8'));
+    const steps = fixture.expect.config_steps as Array<{ files: Record<string, string | null> }>;
+    const texts = [
+      vector.expect['.dvc/config'] as string,
+      vector.expect['.dvc/config.local'] as string,
+      ...steps.flatMap((s) =>
+        Object.values(s.files).filter((t): t is string => typeof t === 'string' && t !== ''),
+      ),
+      HAND_WRITTEN,
+      '[core]\r\n    remote = x\r\n',
+    ];
+    for (const text of texts) expect(doc(text).toString()).toBe(text);
+  });
+
+  it("gives DVC's view: canonical section names, lower-cased keys, lists, comments stripped", () => {
+    const data = doc(HAND_WRITTEN).data();
+    expect([...data.keys()]).toEqual(['core', 'remote "storage"']);
+    expect(configString(data, 'core', 'remote')).toBe('storage');
+    expect(configString(data, 'remote "storage"', 'grant_read')).toBe('id=a,id=b');
+    expect(configString(data, 'remote "storage"', 'notes')).toBe('line one\nline two');
+    expect(configList(parseConfig('[cache]\n type = reflink, copy\n', 'c'), 'cache', 'type')).toEqual([
+      'reflink',
+      'copy',
+    ]);
+    expect(canonicalSectionName(`'remote  "X"'`)).toBe('remote "x"');
+    expect(canonicalSectionName('"core"')).toBe('core');
+  });
+
+  it('names the file and line of what it cannot read', () => {
+    const cases: Array<[string, RegExp]> = [
+      ['[core]\nnot a pair\n', /test-config:2: cannot parse config line 'not a pair'/],
+      ['key = value\n', /test-config:1: 'key = value' is not inside a \[section\]/],
+      ['[core]\n  remote = "open\n', /test-config:2: cannot parse the value of 'remote'/],
+      ['[core]\n[[nested]]\n', /test-config:2: nested sections/],
+      ['[core]\n[Core]\n', /test-config:2: duplicate section \[core\]/],
+      ['[core]\n a = 1\n A = 2\n', /test-config:3: duplicate option 'a'/],
+    ];
+    for (const [text, message] of cases) {
+      expect(() => doc(text)).toThrow(message);
+      expect(() => doc(text)).toThrow(expect.objectContaining({ code: 'E_DVCFILE_PARSE' }));
+    }
+  });
+});
+
+describe('ConfigDocument: editing keeps everything it does not touch', () => {
+  it('rewrites only the edited line, keeping its indentation and inline comment', () => {
+    const d = doc(HAND_WRITTEN);
+    d.set('core', 'remote', 'backup');
+    d.set('remote "storage"', 'url', 's3://other/place');
+    expect(d.toString()).toBe(
+      HAND_WRITTEN.replace('  Remote = storage   # default', '  remote = backup   # default').replace(
+        '\turl = s3://b/p',
+        '\turl = s3://other/place',
+      ),
+    );
+  });
+
+  it('appends a new key after the last one, in the indentation the section uses', () => {
+    const d = doc(HAND_WRITTEN);
+    d.set('remote "storage"', 'region', 'us-east-1');
+    d.set('remote "storage"', 'notes', 'short again');
+    expect(d.toString()).toBe(
+      HAND_WRITTEN.replace(
+        '\tnotes = """line one\nline two"""\n',
+        '\tnotes = short again\n\tregion = us-east-1\n',
+      ),
+    );
+  });
+
+  it('adds sections where DVC would: plain ones before remotes, remotes after the last remote', () => {
+    const d = doc('[\'remote "a"\']\n    url = /a\n');
+    d.set('remote "b"', 'url', '/b');
+    d.set('core', 'remote', 'a');
+    d.set('cache', 'type', 'reflink,copy');
+    expect(d.toString()).toBe(
+      '[core]\n    remote = a\n[cache]\n    type = "reflink,copy"\n[\'remote "a"\']\n    url = /a\n[\'remote "b"\']\n    url = /b\n',
+    );
+    const fresh = ConfigDocument.empty();
+    fresh.set('remote "storage"', 'url', 's3://x/y');
+    fresh.set('core', 'remote', 'storage');
+    expect(fresh.toString()).toBe(
+      '[core]\n    remote = storage\n[\'remote "storage"\']\n    url = s3://x/y\n',
+    );
+  });
+
+  it('unset keeps the comments above the key and drops a plain section left empty', () => {
+    const d = doc('# top\n[core]\n    # why\n    remote = x\n    autostage = true\n[cache]\n    dir = /c\n');
+    expect(d.unset('core', 'remote')).toBe(true);
+    expect(d.toString()).toBe('# top\n[core]\n    # why\n    autostage = true\n[cache]\n    dir = /c\n');
+    expect(d.unset('core', 'autostage')).toBe(true);
+    // the comment stays, the empty section goes
+    expect(d.toString()).toBe('# top\n[core]\n    # why\n[cache]\n    dir = /c\n');
+    expect(d.unset('cache', 'dir')).toBe(true);
+    expect(d.unset('cache', 'dir')).toBe(false);
+    expect(d.unset('nope', 'dir')).toBe(false);
+    expect(d.toString()).toBe('# top\n[core]\n    # why\n');
+    const empty = doc('[core]\n    remote = x\n');
+    empty.unset('core', 'remote');
+    expect(empty.toString()).toBe('\n'); // what configobj writes for an empty config
+  });
+
+  it('remove, clear and rename sections (a renamed remote moves after the others, as in DVC)', () => {
+    const text =
+      '[core]\n    remote = a\n# about a\n[\'remote "a"\']\n    url = /a\n    jobs = 2\n[\'remote "b"\']\n    url = /b\n';
+    const renamed = doc(text);
+    renamed.renameSection('remote "a"', 'remote "z"');
+    expect(renamed.toString()).toBe(
+      '[core]\n    remote = a\n[\'remote "b"\']\n    url = /b\n# about a\n[\'remote "z"\']\n    url = /a\n    jobs = 2\n',
+    );
+    const removed = doc(text);
+    expect(removed.removeSection('remote "a"')).toBe(true);
+    expect(removed.removeSection('remote "a"')).toBe(false);
+    expect(removed.toString()).toBe('[core]\n    remote = a\n[\'remote "b"\']\n    url = /b\n');
+    const cleared = doc(text);
+    cleared.clearSection('remote "a"');
+    cleared.set('remote "a"', 'url', '/new');
+    expect(cleared.toString()).toBe(
+      '[core]\n    remote = a\n# about a\n[\'remote "a"\']\n    url = /new\n[\'remote "b"\']\n    url = /b\n',
+    );
+  });
+
+  it('writes atomically, keeping an existing mode and giving a new file the one asked for', () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'sub', 'config.local');
+    const d = readConfigDocument(file);
+    expect(d.toString()).toBe('\n');
+    d.set('remote "s"', 'secret_access_key', 'x');
+    writeConfigDocument(file, d, 0o600);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect(fs.readFileSync(file, 'utf8')).toBe('[\'remote "s"\']\n    secret_access_key = x\n');
+    fs.chmodSync(file, 0o640);
+    writeConfigDocument(file, d, 0o600);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o640);
+    expect(fs.readdirSync(path.dirname(file))).toEqual(['config.local']);
+  });
+});
