@@ -4,18 +4,25 @@
  */
 import { main } from './cli/main.js';
 
-// Ctrl-C: every write is temp + rename, so stopping here never leaves a half-written file.
-process.once('SIGINT', () => {
-  process.stderr.write('\nInterrupted.\n');
-  process.exit(130);
+// First Ctrl-C: abort in-flight work through the signal (transfers stop, multipart uploads are
+// aborted, temp files removed); every write is temp + rename, so nothing is left half-written.
+// Second Ctrl-C: exit at once.
+const interrupt = new AbortController();
+process.on('SIGINT', () => {
+  if (interrupt.signal.aborted) {
+    process.stderr.write('\ncpv: interrupted again, exiting now\n');
+    process.exit(130);
+  }
+  process.stderr.write('\ncpv: interrupting… (press Ctrl-C again to exit now)\n');
+  interrupt.abort();
 });
 
-main(process.argv.slice(2)).then(
+main(process.argv.slice(2), undefined, { signal: interrupt.signal }).then(
   (code) => {
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`cpv: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.stderr.write(`cpv: error: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`);
     process.exitCode = 1;
   },
 );

@@ -30,6 +30,8 @@ export interface HashOutputOptions {
   /** Check each file is readable before anything is written (add), so errors leave no trace. */
   precheck?: boolean;
   onProgress?: (done: number, total: number) => void;
+  /** Stops hashing/storing (Ctrl-C); objects already placed are complete, nothing else is written. */
+  signal?: AbortSignal | undefined;
 }
 
 /** Stats a path following symlinks; a dangling link is its own clear error. */
@@ -75,8 +77,10 @@ async function hashSingleFile(
   const [hit] = recall(repo, hashName, [stamp], opts.store);
   if (hit !== undefined) return { oid: hit, size: st.size, isDir: false, isexec };
   const { md5, size } = opts.store
-    ? await repo.odb.addFile(abs, hashName).then((r) => ({ md5: r.oid, size: r.size }))
-    : await hashFile(abs, hashName);
+    ? await repo.odb
+        .addFile(abs, hashName, { signal: opts.signal })
+        .then((r) => ({ md5: r.oid, size: r.size }))
+    : await hashFile(abs, hashName, { signal: opts.signal });
   remember(repo, hashName, stamp, md5);
   return { oid: md5, size, isDir: false, isexec };
 }
@@ -122,7 +126,7 @@ async function hashDirectory(
   const md5s = recall(repo, hashName, entries, opts.store);
   const misses = entries.filter((_, i) => md5s[i] === undefined);
   const paths = misses.map((e) => e.path);
-  const poolOpts = { onProgress: opts.onProgress };
+  const poolOpts = { onProgress: opts.onProgress, signal: opts.signal };
   const hashes = opts.store
     ? await storeFiles(paths, repo.odb.cacheDir, hashName, poolOpts)
     : await hashFiles(paths, hashName, poolOpts);

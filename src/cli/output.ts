@@ -5,7 +5,12 @@
 export interface Output {
   out(text: string): void;
   err(text: string): void;
+  /** stdout is a terminal (JSON is indented for people, as DVC does). */
   readonly isTTY: boolean;
+  /** stderr is a terminal (colour, progress bars). */
+  readonly errIsTTY?: boolean;
+  /** The real stderr stream, for progress bars that move the cursor. */
+  readonly errStream?: NodeJS.WriteStream;
 }
 
 export const processOutput: Output = {
@@ -13,6 +18,12 @@ export const processOutput: Output = {
   err: (text) => process.stderr.write(text),
   get isTTY() {
     return Boolean(process.stdout.isTTY);
+  },
+  get errIsTTY() {
+    return Boolean(process.stderr.isTTY);
+  },
+  get errStream() {
+    return process.stderr;
   },
 };
 

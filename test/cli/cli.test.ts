@@ -72,10 +72,17 @@ describe('cpv CLI (in process)', () => {
     await cpv(dir, 'init');
     const missing = await cpv(dir, 'add', 'nope');
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/^ERROR: path 'nope' does not exist\nhint: .+\n$/);
-    expect((await cpv(dir, 'add')).code).toBe(2);
-    expect((await cpv(dir, 'frobnicate')).code).toBe(2);
-    expect((await cpv(dir, 'init')).stderr).toMatch(/^ERROR: .*exists\nhint: .*cpv init -f/);
+    expect(missing.stderr).toMatch(/^cpv: error: path 'nope' does not exist\nhint: .+\n$/);
+    const noArgs = await cpv(dir, 'add');
+    expect(noArgs.code).toBe(2);
+    expect(noArgs.stderr).toMatch(/^cpv: error: missing required argument 'targets'/);
+    const typo = await cpv(dir, 'stauts');
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/^cpv: error: unknown command 'stauts'\n\(Did you mean status\?\)/);
+    const badFlag = await cpv(dir, 'add', '--bogus', 'x');
+    expect(badFlag.code).toBe(2);
+    expect(badFlag.stderr).toMatch(/^cpv: error: unknown option '--bogus'/);
+    expect((await cpv(dir, 'init')).stderr).toMatch(/^cpv: error: .*exists\nhint: .*cpv init -f/);
     const notRepo = await cpv(tempDir(), 'status');
     expect(notRepo.code).toBe(1);
     expect(notRepo.stderr).toMatch(/not inside of a DVC repository/);
@@ -88,6 +95,9 @@ describe('cpv CLI (in process)', () => {
     const help = await cpv('.', '--help');
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/init[\s\S]*add[\s\S]*status/);
+    expect(help.stdout).toMatch(
+      /Exit codes:\n {2}0 +success\n {2}1 .*\n {2}2 +usage error.*\n {2}130 +interrupted/,
+    );
   });
 });
 
@@ -109,7 +119,7 @@ describe('cpv CLI (built binary)', () => {
     expect(status.stdout).toBe('{}\n');
     const bad = run('add', 'missing.bin');
     expect(bad.status).toBe(1);
-    expect(bad.stderr.split('\n')[0]).toBe("ERROR: path 'missing.bin' does not exist");
+    expect(bad.stderr.split('\n')[0]).toBe("cpv: error: path 'missing.bin' does not exist");
     expect(run('--nonsense').status).toBe(2);
   });
 });

@@ -1,19 +1,36 @@
 import { addTargets } from '../../api/add.js';
 import { EXIT } from '../exit-codes.js';
-import type { Output } from '../output.js';
+import type { ProgressBar } from '../progress.js';
 import { gitAddHint, LOCK_WAIT_MS } from '../render.js';
+import type { CommandContext } from './context.js';
 
-export function addCommand(ctx: { output: Output; cwd: string }) {
+export function addCommand(ctx: CommandContext) {
   return async (targets: string[], flags: { quiet?: boolean }): Promise<number> => {
-    const result = await addTargets(targets, {
-      cwd: ctx.cwd,
-      waitMs: LOCK_WAIT_MS,
-      onWait: (holder) => ctx.output.err(`Waiting for the repository lock held by process ${holder}…\n`),
-    });
-    for (const warning of result.warnings) ctx.output.err(`WARNING: ${warning}\n`);
-    if (!flags.quiet && result.gitFiles.length > 0 && !result.staged) {
-      ctx.output.out(gitAddHint(result.gitFiles));
+    const progress = await ctx.progress(flags);
+    const bars = new Map<string, ProgressBar>();
+    try {
+      const result = await addTargets(targets, {
+        cwd: ctx.cwd,
+        signal: ctx.signal,
+        waitMs: LOCK_WAIT_MS,
+        onWait: (holder) => ctx.output.err(`Waiting for the repository lock held by process ${holder}…\n`),
+        onProgress: ({ target, done, total }) => {
+          let bar = bars.get(target);
+          if (bar === undefined) {
+            bar = progress.bar(target, total, 'files');
+            bars.set(target, bar);
+          }
+          bar.update(done, total);
+        },
+      });
+      progress.stop();
+      for (const warning of result.warnings) ctx.output.err(`WARNING: ${warning}\n`);
+      if (!flags.quiet && result.gitFiles.length > 0 && !result.staged) {
+        ctx.output.out(gitAddHint(result.gitFiles));
+      }
+      return EXIT.OK;
+    } finally {
+      progress.stop();
     }
-    return EXIT.OK;
   };
 }
