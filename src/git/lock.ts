@@ -36,6 +36,7 @@ export interface LockOptions {
 const DEFAULT_TIMEOUT_MS = 15_000;
 const DEFAULT_STALE_GIT_LOCK_MS = 10 * 60_000;
 const CPV_LOCK = 'cpv.lock';
+const RECLAIM_GUARD = 'cpv-reclaim.lock';
 
 /** What `.git/cpv.lock` holds: enough to tell whether its owner is still alive. */
 interface CpvLockInfo {
@@ -101,17 +102,65 @@ function createExclusive(file: string, content: string): boolean {
     fs.linkSync(tmp, file); // link(2) fails with EEXIST like O_EXCL, but the file is never half-written
     return true;
   } catch (err) {
-    if (errnoCode(err) === 'EEXIST') return false;
+    const code = errnoCode(err);
+    if (code === 'EEXIST') return false;
+    if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') return createWithOpen(file, content);
     throw err;
   } finally {
     fs.rmSync(tmp, { force: true });
   }
 }
 
+/** O_EXCL create for filesystems without hard links; a reader may briefly see it empty (read as unknown). */
+function createWithOpen(file: string, content: string): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'wx');
+  } catch (err) {
+    if (errnoCode(err) === 'EEXIST') return false;
+    throw err;
+  }
+  try {
+    fs.writeSync(fd, content);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return true;
+}
+
+function ageMs(file: string): number {
+  try {
+    return Date.now() - fs.statSync(file).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
 /**
- * Removes a lock file judged stale, but only if it is still the same file: two processes may judge
- * one lock stale at once, and the second must not delete a lock the first has just re-created.
- * Renaming first makes the removal atomic; a mismatch is put back with link (which never overwrites).
+ * Runs `fn` holding `.git/cpv-reclaim.lock`, so only one process at a time judges and removes stale
+ * locks: without it, two processes could both judge one lock stale and the slower one delete the
+ * lock the faster one has just created. Returns false (without running `fn`) when another process
+ * is reclaiming right now. Reclaiming takes milliseconds, so a guard older than a minute was left
+ * by a process killed mid-way and is removed.
+ */
+function withReclaimGuard(gitdir: string, fn: () => void): boolean {
+  const guard = path.join(gitdir, RECLAIM_GUARD);
+  if (!createWithOpen(guard, `${process.pid}`)) {
+    if (ageMs(guard) > 60_000) fs.rmSync(guard, { force: true });
+    return false;
+  }
+  try {
+    fn();
+  } finally {
+    fs.rmSync(guard, { force: true });
+  }
+  return true;
+}
+
+/**
+ * Removes a lock file judged stale, if it still is once set aside: renaming first makes the check
+ * and the removal one step for everyone else, and a file that turns out not to be the stale one is
+ * put back with link (which never overwrites a newer lock).
  */
 function removeIfSame(file: string, same: (renamed: string) => boolean): void {
   const aside = `${file}.stale-${randomBytes(4).toString('hex')}`;
@@ -126,7 +175,7 @@ function removeIfSame(file: string, same: (renamed: string) => boolean): void {
       try {
         fs.linkSync(aside, file);
       } catch {
-        // a third process created a new lock meanwhile; theirs wins, and this one was not ours to keep
+        // a new lock was created meanwhile; it wins
       }
     }
   } finally {
@@ -171,12 +220,12 @@ export class RepoWriteLock {
       if (createExclusive(file, JSON.stringify(info))) return new RepoWriteLock(gitdir, info, options);
       const holder = readLockInfo(file);
       if (holder && holder.hostname === info.hostname && !pidAlive(holder.pid)) {
-        RepoWriteLock.reclaim(gitdir, holder);
-        continue;
-      }
-      if (!holder && RepoWriteLock.ageMs(file) > options.staleGitLockMs) {
-        removeIfSame(file, (aside) => readLockInfo(aside) === undefined); // unreadable and old
-        continue;
+        if (withReclaimGuard(gitdir, () => RepoWriteLock.reclaim(gitdir, holder))) continue;
+      } else if (!holder && ageMs(file) > options.staleGitLockMs) {
+        // unreadable and old: not one of ours being written (that takes microseconds)
+        const unreadable = (aside: string) =>
+          readLockInfo(aside) === undefined && ageMs(aside) > options.staleGitLockMs;
+        if (withReclaimGuard(gitdir, () => removeIfSame(file, unreadable))) continue;
       }
       if (Date.now() >= deadline) {
         const who = holder ? `cpv process ${holder.pid} on ${holder.hostname}` : 'an unknown process';
@@ -196,14 +245,6 @@ export class RepoWriteLock {
       }
       return true;
     });
-  }
-
-  private static ageMs(file: string): number {
-    try {
-      return Date.now() - fs.statSync(file).mtimeMs;
-    } catch {
-      return 0;
-    }
   }
 
   /** Records which git locks we hold, so a cpv that finds us dead can remove exactly those. */
@@ -233,10 +274,9 @@ export class RepoWriteLock {
       } catch (err) {
         if (errnoCode(err) !== 'EEXIST') throw err;
       }
-      if (RepoWriteLock.ageMs(lockFile) > this.options.staleGitLockMs) {
-        const seen = fs.statSync(lockFile, { throwIfNoEntry: false });
-        removeIfSame(lockFile, (aside) => seen !== undefined && fs.statSync(aside).ino === seen.ino);
-        continue;
+      if (ageMs(lockFile) > this.options.staleGitLockMs) {
+        const stillOld = (aside: string) => ageMs(aside) > this.options.staleGitLockMs;
+        if (withReclaimGuard(this.gitdir, () => removeIfSame(lockFile, stillOld))) continue;
       }
       if (Date.now() >= deadline) throw lockedError(lockFile, 'another git process');
       await sleep(backoff(attempt));
@@ -252,9 +292,11 @@ export class RepoWriteLock {
     if (held < 0) throw new Error(`internal: ${file}.lock is not held`);
     const lockFile = path.join(this.gitdir, `${file}.lock`);
     fs.writeFileSync(lockFile, content);
-    this.info.gitLocks.splice(held, 1);
-    this.saveInfo(); // forget it first: once renamed, the lock file is gone and the name is free
     fs.renameSync(lockFile, path.join(this.gitdir, file));
+    // Forget it only after the rename: if we die in between, whoever reclaims finds no lock file
+    // of that inode (the inode now lives on as the ref itself), so nothing wrong gets removed.
+    this.info.gitLocks.splice(held, 1);
+    this.saveInfo();
   }
 
   /** Releases every git lock still held, then cpv.lock. */
@@ -291,7 +333,7 @@ export async function withWriteLock<T>(
     timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     staleGitLockMs: options.staleGitLockMs ?? DEFAULT_STALE_GIT_LOCK_MS,
   };
-  return withMutex(path.resolve(gitdir), async () => {
+  return withMutex(fs.realpathSync(gitdir), async () => {
     const lock = await RepoWriteLock.acquire(gitdir, resolved);
     try {
       return await fn(lock);

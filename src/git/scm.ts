@@ -5,6 +5,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { makeContext } from './context.js';
+import { withWriteLock } from './lock.js';
+import { stage } from './worktree.js';
 
 type IsoGit = typeof import('isomorphic-git');
 let gitModule: Promise<IsoGit> | undefined;
@@ -27,12 +30,14 @@ export function findGitRoot(start: string): string | undefined {
 
 const posix = (p: string): string => p.split(path.sep).join('/');
 
-/** Stages the given paths (relative to the git root, or absolute) like `git add`. */
+/**
+ * Stages the given paths (relative to the git root, or absolute) like `git add`, holding the
+ * repository's write lock and git's `index.lock` (see `lock.ts`).
+ */
 export async function stageFiles(gitRoot: string, paths: string[]): Promise<void> {
   if (paths.length === 0) return;
-  const git = await loadGit();
-  const filepaths = paths.map((p) => posix(path.relative(gitRoot, path.resolve(gitRoot, p))));
-  await git.add({ fs, dir: gitRoot, filepath: filepaths });
+  const ctx = makeContext(gitRoot);
+  await withWriteLock(ctx.gitdir, (lock) => stage(ctx, lock, paths));
 }
 
 /** Whether git's index holds `relpath` itself or anything under it (a tracked directory). */
