@@ -6,6 +6,8 @@
 import { registerCheckout } from './checkout.js';
 import { registerCommit } from './commit.js';
 import type { RegisterCommand } from './context.js';
+import { registerDiff } from './diff.js';
+import { registerLs } from './ls.js';
 import { registerMove } from './move.js';
 import { registerData } from './register-data.js';
 import { registerRemove } from './remove.js';
@@ -20,4 +22,6 @@ export const COMMANDS: RegisterCommand[] = [
   registerRemove,
   registerMove,
   registerTransfer,
+  registerDiff,
+  registerLs,
 ];
