@@ -381,8 +381,10 @@ function where(origin: string | undefined): string {
   return origin === undefined ? '' : ` (in ${origin})`;
 }
 
-/** The known name nearest to `key`, if it is close enough to be a likely typo. */
+/** The known name nearest to `key`, if it is close enough to be a likely typo or a shortening. */
 function closest(key: string, names: string[]): string | undefined {
+  const extended = names.filter((n) => key.length >= 3 && (n.startsWith(key) || key.startsWith(n)));
+  if (extended.length === 1) return extended[0];
   let best: string | undefined;
   let bestDistance = Math.max(2, Math.floor(key.length / 3)) + 1;
   for (const name of names) {

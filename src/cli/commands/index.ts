@@ -5,12 +5,15 @@
 
 import { registerCheckout } from './checkout.js';
 import { registerCommit } from './commit.js';
+import { registerConfig } from './config.js';
 import type { RegisterCommand } from './context.js';
 import { registerDiff } from './diff.js';
 import { registerLs } from './ls.js';
 import { registerMove } from './move.js';
 import { registerData } from './register-data.js';
+import { registerRemote } from './remote.js';
 import { registerRemove } from './remove.js';
+import { registerSetup } from './setup.js';
 import { registerTransfer } from './transfer.js';
 
 export type { CommandContext } from './context.js';
@@ -21,7 +24,10 @@ export const COMMANDS: RegisterCommand[] = [
   registerCommit,
   registerRemove,
   registerMove,
-  registerTransfer,
   registerDiff,
   registerLs,
+  registerTransfer,
+  registerSetup,
+  registerRemote,
+  registerConfig,
 ];
