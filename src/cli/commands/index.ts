@@ -13,7 +13,6 @@ import { registerMove } from './move.js';
 import { registerData } from './register-data.js';
 import { registerRemote } from './remote.js';
 import { registerRemove } from './remove.js';
-import { registerSetup } from './setup.js';
 import { registerTransfer } from './transfer.js';
 
 export type { CommandContext } from './context.js';
@@ -27,7 +26,6 @@ export const COMMANDS: RegisterCommand[] = [
   registerDiff,
   registerLs,
   registerTransfer,
-  registerSetup,
   registerRemote,
   registerConfig,
 ];
