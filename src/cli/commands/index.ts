@@ -8,6 +8,7 @@ import { registerCommit } from './commit.js';
 import { registerConfig } from './config.js';
 import type { RegisterCommand } from './context.js';
 import { registerDiff } from './diff.js';
+import { registerGc } from './gc.js';
 import { registerLs } from './ls.js';
 import { registerMove } from './move.js';
 import { registerData } from './register-data.js';
@@ -28,4 +29,5 @@ export const COMMANDS: RegisterCommand[] = [
   registerTransfer,
   registerRemote,
   registerConfig,
+  registerGc,
 ];
