@@ -4,6 +4,10 @@
  */
 import { main } from './cli/main.js';
 
+// The AWS SDK warns on every run under Node 20 that *future* SDK releases will need Node 22. cpv
+// pins its SDK version, so the warning asks nothing of our users; it would only bury cpv's output.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 // First Ctrl-C: abort in-flight work through the signal (transfers stop, multipart uploads are
 // aborted, temp files removed); every write is temp + rename, so nothing is left half-written.
 // Second Ctrl-C: exit at once.
