@@ -11,7 +11,7 @@ import { tempDir } from '../helpers/tmp.js';
 const bin = path.resolve(import.meta.dirname, '../../dist/cli.js');
 
 function cpv(home: string, ...args: string[]) {
-  const env = { ...process.env, CPV_HOME: home };
+  const env: NodeJS.ProcessEnv = { ...process.env, CPV_HOME: home };
   for (const k of Object.keys(env)) if (k.startsWith('CPV_') && k !== 'CPV_HOME') delete env[k];
   return spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env });
 }
