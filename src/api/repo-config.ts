@@ -18,19 +18,41 @@ import {
 export type ConfigLevel = 'system' | 'global' | 'repo' | 'local';
 
 export function configPathFor(level: ConfigLevel, dvcDir: string): string {
-  const env = process.env;
   switch (level) {
     case 'system':
-      return path.join(env.DVC_SYSTEM_CONFIG_DIR ?? '/etc/xdg/dvc', 'config');
-    case 'global': {
-      const base = env.XDG_CONFIG_HOME ?? path.join(os.homedir(), '.config');
-      return path.join(env.DVC_GLOBAL_CONFIG_DIR ?? path.join(base, 'dvc'), 'config');
-    }
+      return path.join(nonBlank(process.env.DVC_SYSTEM_CONFIG_DIR) ?? siteConfigDir(), 'config');
+    case 'global':
+      return path.join(nonBlank(process.env.DVC_GLOBAL_CONFIG_DIR) ?? userConfigDir(), 'config');
     case 'repo':
       return path.join(dvcDir, 'config');
     case 'local':
       return path.join(dvcDir, 'config.local');
   }
+}
+
+/** An environment value, unless unset or blank (Python's `os.getenv(x) or …`, platformdirs' strip). */
+function nonBlank(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+/** platformdirs `user_config_dir("dvc", "iterative")`, as `dvc: dvc/dirs.py` asks for it. */
+function userConfigDir(): string {
+  const env = process.env;
+  if (process.platform === 'darwin') return path.join(os.homedir(), 'Library', 'Application Support', 'dvc');
+  if (process.platform === 'win32') {
+    return path.join(env.LOCALAPPDATA ?? path.join(os.homedir(), 'AppData', 'Local'), 'iterative', 'dvc');
+  }
+  return path.join(nonBlank(env.XDG_CONFIG_HOME) ?? path.join(os.homedir(), '.config'), 'dvc');
+}
+
+/** platformdirs `site_config_dir("dvc", "iterative")`: the first of `$XDG_CONFIG_DIRS` on Linux. */
+function siteConfigDir(): string {
+  const env = process.env;
+  if (process.platform === 'darwin') return path.join('/Library', 'Application Support', 'dvc');
+  if (process.platform === 'win32')
+    return path.join(env.ALLUSERSPROFILE ?? 'C:\\ProgramData', 'iterative', 'dvc');
+  const first = nonBlank(env.XDG_CONFIG_DIRS)?.split(path.delimiter)[0];
+  return path.join(nonBlank(first) ?? '/etc/xdg', 'dvc');
 }
 
 const PATH_KEYS: ReadonlyArray<[string, string]> = [['cache', 'dir']];

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { getConfig, listConfig, parseOptionName, setConfig, unsetConfig } from '../../src/api/config-edit.js';
 import { remoteAdd, remoteModify } from '../../src/api/remote-config.js';
+import { configPathFor } from '../../src/api/repo-config.js';
 import { bareDvcRepo, isolateConfigEnv, read } from '../helpers/config-env.js';
 import { tempDir } from '../helpers/tmp.js';
 import { FIXTURES, loadVectors } from '../helpers/vectors.js';
@@ -207,3 +208,23 @@ describe('cpv config: get, set, unset, list', () => {
     expect(listConfig({ cwd }).map((e) => e.level)).toEqual(['system']);
   });
 });
+
+describe.runIf(process.platform === 'linux')(
+  "global and system config paths (DVC's dirs.py via platformdirs)",
+  () => {
+    it('honours DVC_*_CONFIG_DIR, then XDG_CONFIG_HOME / XDG_CONFIG_DIRS, ignoring blank values', () => {
+      expect(configPathFor('global', '')).toBe(env.globalFile);
+      expect(configPathFor('system', '')).toBe(env.systemFile);
+      process.env.XDG_CONFIG_HOME = '  ';
+      expect(configPathFor('global', '')).toBe(path.join(process.env.HOME!, '.config', 'dvc', 'config'));
+      process.env.DVC_GLOBAL_CONFIG_DIR = '/opt/dvc-global';
+      expect(configPathFor('global', '')).toBe('/opt/dvc-global/config');
+      process.env.DVC_SYSTEM_CONFIG_DIR = '';
+      process.env.XDG_CONFIG_DIRS = '/etc/one:/etc/two';
+      expect(configPathFor('system', '')).toBe('/etc/one/dvc/config');
+      delete process.env.XDG_CONFIG_DIRS;
+      expect(configPathFor('system', '')).toBe('/etc/xdg/dvc/config');
+      expect(configPathFor('local', '/r/.dvc')).toBe('/r/.dvc/config.local');
+    });
+  },
+);

@@ -4,7 +4,13 @@ import * as path from 'node:path';
 import { afterEach, beforeEach } from 'vitest';
 import { tempDir } from './tmp.js';
 
-const VARS = ['XDG_CONFIG_HOME', 'DVC_GLOBAL_CONFIG_DIR', 'DVC_SYSTEM_CONFIG_DIR'] as const;
+const VARS = [
+  'HOME',
+  'XDG_CONFIG_HOME',
+  'XDG_CONFIG_DIRS',
+  'DVC_GLOBAL_CONFIG_DIR',
+  'DVC_SYSTEM_CONFIG_DIR',
+] as const;
 
 export interface ConfigEnv {
   globalFile: string;
@@ -18,6 +24,7 @@ export function isolateConfigEnv(): ConfigEnv {
   beforeEach(() => {
     const dir = tempDir('cpv-cfgenv-');
     for (const name of VARS) saved.set(name, process.env[name]);
+    process.env.HOME = path.join(dir, 'home');
     process.env.XDG_CONFIG_HOME = path.join(dir, 'xdg');
     process.env.DVC_SYSTEM_CONFIG_DIR = path.join(dir, 'system');
     delete process.env.DVC_GLOBAL_CONFIG_DIR;
