@@ -3,7 +3,30 @@
  * The library never prints and never exits: it returns results and throws CpvError.
  */
 export { type AddedOutput, type AddOptions, type AddResult, addTargets } from './api/add.js';
+export {
+  type ConfigEditResult,
+  type ConfigEntry,
+  type ConfigLevel,
+  type ConfigOptions,
+  getConfig,
+  listConfig,
+  setConfig,
+  unsetConfig,
+} from './api/config-edit.js';
 export { type InitOptions, type InitResult, initRepo } from './api/init.js';
+export {
+  type RemoteAddOptions,
+  type RemoteInfo,
+  type RemoteModifyOptions,
+  remoteAdd,
+  remoteDefault,
+  remoteList,
+  remoteModify,
+  remoteRemove,
+  remoteRename,
+  setRemoteDefault,
+  unsetRemoteDefault,
+} from './api/remote-config.js';
 export { findRepoRoot, Repo } from './api/repo.js';
 export {
   type OutputStatus,
@@ -14,6 +37,7 @@ export {
 } from './api/status.js';
 export { type HashName, hashFile } from './cache/hash.js';
 export { DEFAULT_LINK_TYPES, type LinkType } from './cache/link.js';
+export { ConfigDocument, parseConfig } from './dvcfile/config.js';
 export { DvcFile, type DvcOutput } from './dvcfile/dvcfile.js';
 export { type ManifestEntry, manifestOid, parseManifest, serializeManifest } from './dvcfile/manifest.js';
 export { CpvError, type CpvErrorCode, isCpvError } from './errors.js';
