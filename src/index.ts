@@ -3,6 +3,7 @@
  * The library never prints and never exits: it returns results and throws CpvError.
  */
 export { type AddedOutput, type AddOptions, type AddResult, addTargets } from './api/add.js';
+export * from './api/checkpoint/index.js';
 export {
   type ConfigEditResult,
   type ConfigEntry,
