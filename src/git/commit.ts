@@ -12,6 +12,7 @@ import { type Identity, resolveIdentity } from './identity.js';
 import { loadGit } from './iso.js';
 import type { RepoWriteLock } from './lock.js';
 import { cleanMessage } from './message.js';
+import { stage } from './worktree.js';
 
 export interface CommitOptions {
   message: string;
@@ -21,6 +22,8 @@ export interface CommitOptions {
    * but an author was given explicitly, the author (a library caller need not set up git config).
    */
   committer?: Partial<Identity>;
+  /** Stage these paths first, under the same lock, so no other writer's staging slips in between. */
+  paths?: string[];
   /** Commit even when the tree equals the parent's (git's --allow-empty). */
   allowEmpty?: boolean;
   env?: NodeJS.ProcessEnv;
@@ -68,6 +71,7 @@ export async function commit(ctx: GitContext, lock: RepoWriteLock, options: Comm
   const committer = committerFor(options, author, identityOptions);
   const ref = headTarget(ctx);
   await lock.lockGitFile('index');
+  if (options.paths && options.paths.length > 0) await stage(ctx, lock, options.paths);
   await lock.lockGitFile(ref);
   const parent = await currentValue(ctx, ref); // re-read under the lock
   const git = await loadGit();
