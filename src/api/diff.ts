@@ -5,8 +5,16 @@
  * changed. A file that disappeared in one place and appeared in another with the same hash is a
  * rename. Entries are sorted by path; paths are relative to the repository root.
  */
+
 import { compareCodePoints } from '../dvcfile/pyjson.js';
-import { type DataEntry, expandRecorded, recordedOutputs, workspaceEntries } from './data-index.js';
+import { isCpvError } from '../errors.js';
+import {
+  type DataEntry,
+  expandRecorded,
+  historyOf,
+  recordedOutputs,
+  workspaceEntries,
+} from './data-index.js';
 import { Repo } from './repo.js';
 
 export interface DiffEntry {
@@ -42,7 +50,7 @@ export async function diffRevisions(
   opts: DiffOptions = {},
 ): Promise<DiffResult> {
   const repo = Repo.open(opts.cwd);
-  const oldEntries = expandRecorded(repo, await recordedOutputs(repo, aRev));
+  const oldEntries = expandRecorded(repo, await outputsOrNothing(repo, aRev));
   const newEntries =
     bRev === undefined
       ? await workspaceEntries(repo, await recordedOutputs(repo, undefined))
@@ -50,6 +58,23 @@ export async function diffRevisions(
   const result = compareEntries(oldEntries, newEntries);
   if (bRev === undefined) result['not in cache'] = await notInCache(repo, oldEntries, newEntries);
   return result;
+}
+
+/** Before the first commit, HEAD names nothing: everything in the workspace is then added. */
+async function outputsOrNothing(repo: Repo, rev: string) {
+  try {
+    return await recordedOutputs(repo, rev);
+  } catch (err) {
+    if (rev === 'HEAD' && isCpvError(err) && err.code === 'E_BAD_REV' && repo.gitRoot !== undefined) {
+      if (!(await hasCommits(repo))) return [];
+    }
+    throw err;
+  }
+}
+
+async function hasCommits(repo: Repo): Promise<boolean> {
+  const history = historyOf(repo);
+  return (await history.branchCommits()).length > 0;
 }
 
 export function compareEntries(oldEntries: DataEntry[], newEntries: DataEntry[]): DiffResult {

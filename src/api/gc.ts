@@ -96,7 +96,8 @@ async function gcLocked(repo: Repo, opts: GcOptions): Promise<GcResult> {
     if (opts.cloud) result.cloud = await cloudGc(repo, used, opts.remote, true);
     return result;
   }
-  if (!opts.force && (opts.confirm === undefined || !(await opts.confirm(plan)))) {
+  const nothingToDo = plan.objects.length === 0 && plan.junk.length === 0;
+  if (!opts.force && !nothingToDo && (opts.confirm === undefined || !(await opts.confirm(plan)))) {
     throw new CpvError(
       'E_NEEDS_FORCE',
       `gc would remove ${plan.objects.length} objects (${plan.bytes} bytes) and was not confirmed`,

@@ -180,3 +180,17 @@ describe('GitHistory', () => {
     ]);
   });
 });
+
+describe('cpv diff before the first commit', () => {
+  it('shows everything tracked in the workspace as added', async () => {
+    const dir = gitRepo();
+    materialise(dir, { 'm.bin': 'm', 'd/a': 'a' });
+    await initRepo(dir);
+    await addTargets(['m.bin', 'd'], { cwd: dir });
+    const diff = await diffRevisions(undefined, undefined, { cwd: dir });
+    expect(diff.added.map((e) => e.path)).toEqual(['d/', 'd/a', 'm.bin']);
+    expect(renderDiffText(diff, false)).toBe(
+      'Added:\n    d/\n    d/a\n    m.bin\n\nfiles summary: 2 added\n',
+    );
+  });
+});
