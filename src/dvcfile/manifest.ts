@@ -83,7 +83,9 @@ function isSafeRelpath(relpath: string): boolean {
 }
 
 function manifestError(source: string, detail: string, cause?: unknown): CpvError {
-  return new CpvError('E_MANIFEST', `malformed directory manifest '${source}': ${detail}`, {
+  // JSON.parse quotes the offending input, control characters and all: keep the message one line.
+  const oneLine = detail.replace(/[\u0000-\u001f\u007f]/g, ' ');
+  return new CpvError('E_MANIFEST', `malformed directory manifest '${source}': ${oneLine}`, {
     hint: 'The .dir object is damaged; fetch it again from a remote, or re-add the directory.',
     cause,
   });

@@ -457,8 +457,52 @@ export class YamlSource {
   }
 }
 
+/** Deeper than any file DVC writes by orders of magnitude; deep enough to stop parser blow-ups. */
+const MAX_FLOW_DEPTH = 256;
+const MAX_INDENT = 1024;
+
+/**
+ * Refuses shapes that make the YAML parser's cost explode before parsing: the package compiles
+ * regular expressions per nesting level, and ten thousand nested `[` exhaust V8's memory (the
+ * process dies, no exception to catch). The scan ignores quoting, so a bracket inside a quoted
+ * string counts too; no real file comes near the limits either way.
+ */
+function refuseHostileShape(text: string, file: string): void {
+  let depth = 0;
+  let indent = 0;
+  let atLineStart = true;
+  let line = 1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10 /* \n */) {
+      line++;
+      indent = 0;
+      atLineStart = true;
+      continue;
+    }
+    if (atLineStart && c === 32 /* space */) {
+      if (++indent > MAX_INDENT) throw shapeError(file, line, `indented more than ${MAX_INDENT} columns`);
+      continue;
+    }
+    atLineStart = false;
+    if (c === 91 /* [ */ || c === 123 /* { */) {
+      if (++depth > MAX_FLOW_DEPTH)
+        throw shapeError(file, line, `nested deeper than ${MAX_FLOW_DEPTH} levels`);
+    } else if ((c === 93 /* ] */ || c === 125) /* } */ && depth > 0) {
+      depth--;
+    }
+  }
+}
+
+function shapeError(file: string, line: number, what: string): CpvError {
+  return new CpvError('E_DVCFILE_PARSE', `${file}:${line}: invalid YAML: ${what}`, {
+    hint: 'This is not a file DVC or cpv wrote; restore it from git.',
+  });
+}
+
 /** Parses YAML 1.2 (core schema). Malformed YAML → CpvError E_DVCFILE_PARSE naming file and line. */
 export function loadYaml(text: string, file: string): YamlSource {
+  refuseHostileShape(text, file);
   const lines = new LineCounter();
   const doc = parseDocument(text, {
     ...DOCUMENT_OPTIONS,

@@ -196,3 +196,27 @@ describe('loadYaml errors', () => {
     }
   });
 });
+
+describe('loadYaml refuses shapes that blow up the parser', () => {
+  const code = (text: string) => {
+    try {
+      loadYaml(text, 'x.dvc');
+      return 'parsed';
+    } catch (err) {
+      return isCpvError(err) ? `${err.code} ${err.message}` : 'raw';
+    }
+  };
+
+  it('flow nesting: 256 levels parse, 257 are refused with the line', () => {
+    expect(code(`a: ${'['.repeat(256)}${']'.repeat(256)}`)).toBe('parsed');
+    expect(code(`a: 1\nb: ${'{'.repeat(257)}`)).toBe(
+      'E_DVCFILE_PARSE x.dvc:2: invalid YAML: nested deeper than 256 levels',
+    );
+  });
+
+  it('indentation: 1024 columns parse, 1025 are refused; closing brackets never go negative', () => {
+    expect(code(`a:\n${' '.repeat(1024)}b: 1\n`)).toBe('parsed');
+    expect(code(`a:\n${' '.repeat(1025)}b: 1\n`)).toMatch(/^E_DVCFILE_PARSE x\.dvc:2: .*1024 columns$/);
+    expect(code(`a: "${']'.repeat(300)}${'['.repeat(200)}"`)).toBe('parsed');
+  });
+});
