@@ -3,6 +3,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The reliability suite (test/reliability) runs here too, so CI's one test command covers it;
+    // its summary line (cases, faults injected, failures) prints at the end of every run.
+    globalSetup: ['test/reliability/summary.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
