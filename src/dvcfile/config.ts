@@ -152,10 +152,6 @@ export class ConfigDocument {
     return data;
   }
 
-  sectionNames(): string[] {
-    return this.sections.map((s) => s.name);
-  }
-
   hasSection(name: string): boolean {
     return this.find(name) !== undefined;
   }

@@ -136,6 +136,29 @@ describe('ConfigDocument: editing keeps everything it does not touch', () => {
     expect(empty.toString()).toBe('\n'); // what configobj writes for an empty config
   });
 
+  it('a plain section dropped for being empty leaves its comment lines to its neighbours', () => {
+    const before = doc('# about core\n[core]\n    remote = a\n[\'remote "a"\']\n    url = /a\n');
+    before.unset('core', 'remote');
+    expect(before.toString()).toBe('# about core\n[\'remote "a"\']\n    url = /a\n');
+    const last = doc('[\'remote "a"\']\n    url = /a\n\n# about cache\n[cache]\n    dir = /c\n');
+    last.unset('cache', 'dir');
+    expect(last.toString()).toBe('[\'remote "a"\']\n    url = /a\n# about cache\n');
+    const middle = doc(
+      '[core]\n    remote = a\n# about cache\n[cache]\n    dir = /c\n[state]\n    dir = /s\n',
+    );
+    middle.unset('cache', 'dir');
+    expect(middle.toString()).toBe('[core]\n    remote = a\n# about cache\n[state]\n    dir = /s\n');
+  });
+
+  it('reports unreadable and unwritable config files as E_IO', () => {
+    const dir = tempDir();
+    expect(() => readConfigDocument(dir)).toThrow(expect.objectContaining({ code: 'E_IO' }));
+    fs.writeFileSync(path.join(dir, 'file'), '');
+    expect(() => writeConfigDocument(path.join(dir, 'file', 'config'), ConfigDocument.empty())).toThrow(
+      expect.objectContaining({ code: 'E_IO', message: expect.stringMatching(/^cannot write config /) }),
+    );
+  });
+
   it('remove, clear and rename sections (a renamed remote moves after the others, as in DVC)', () => {
     const text =
       '[core]\n    remote = a\n# about a\n[\'remote "a"\']\n    url = /a\n    jobs = 2\n[\'remote "b"\']\n    url = /b\n';
