@@ -14,6 +14,7 @@ import { registerMove } from './move.js';
 import { registerData } from './register-data.js';
 import { registerRemote } from './remote.js';
 import { registerRemove } from './remove.js';
+import { registerSetup } from './setup.js';
 import { registerTransfer } from './transfer.js';
 
 export type { CommandContext } from './context.js';
@@ -26,8 +27,9 @@ export const COMMANDS: RegisterCommand[] = [
   registerMove,
   registerDiff,
   registerLs,
+  registerGc,
   registerTransfer,
+  registerSetup,
   registerRemote,
   registerConfig,
-  registerGc,
 ];
