@@ -106,9 +106,8 @@ export async function openRemote(config: RemoteConfig): Promise<Remote> {
   const jobs = jobsOption(config);
   const { url } = config;
   if (url.startsWith('s3://')) {
-    throw new CpvError('E_REMOTE_CONFIG', `remote '${config.name}': S3 remotes are not available yet`, {
-      hint: 'Use a local directory remote for now.',
-    });
+    const { S3Remote } = await import('./s3.js');
+    return S3Remote.fromConfig(config, jobs);
   }
   if (url.startsWith('file://')) return new LocalRemote(config.name, fileURLToPath(url), jobs);
   if (URL_SCHEME.test(url)) {
