@@ -154,11 +154,15 @@ async function textAt(repo: ModelRepo, commit: string, file: string): Promise<st
   return bytes === undefined ? undefined : Buffer.from(bytes).toString('utf8');
 }
 
-/** Fetches from the git host when one is configured, so tags made elsewhere are seen. */
-async function refresh(repo: ModelRepo): Promise<void> {
-  if (repo.gitUrl() !== undefined && (await repo.git.originUrl()) !== undefined) {
-    await repo.git.fetch(repo.gitCredentials());
-  }
+/**
+ * Brings the local repo up to date with its git host, when it has one: `fetch` (branches and tags)
+ * before reads, `pull` (fast-forward main, then tags) before writes, so a tag or revert made here
+ * builds on what other machines pushed.
+ */
+async function syncWithHost(repo: ModelRepo, mode: 'fetch' | 'pull'): Promise<void> {
+  if (repo.gitUrl() === undefined || (await repo.git.originUrl()) === undefined) return;
+  if (mode === 'fetch') await repo.git.fetch(repo.gitCredentials());
+  else await repo.git.pull(repo.gitCredentials(), repo.identity());
 }
 
 /** Pushes `ref` when the repo has a git host; returns whether it did. */
@@ -234,8 +238,9 @@ export async function uploadSeries(
   const now = repo.now();
   // Validate before anything else: bad metrics must leave no trace.
   const line = metrics === undefined ? undefined : metricsLine(metrics, now, { message: opts.message });
-  repo.requireRepo();
+  await ensureLocalRepo(repo);
   return withCheckpointLock(repo.dir, async () => {
+    await syncWithHost(repo, 'pull');
     const remote = repo.dataRemote();
     const gitUrl = repo.gitUrl();
     const dataVersion = lineagePointer ? await currentDataVersion(repo, lineagePointer) : undefined;
@@ -325,8 +330,7 @@ export async function planTag(
   opts: TagOptions,
   action: string,
 ): Promise<{ tag: string; plan: CheckpointPlan; replaces: boolean }> {
-  repo.requireRepo();
-  await refresh(repo);
+  await syncWithHost(repo, 'pull');
   const head = await repo.git.headCommit();
   if (head === undefined || (await repo.git.readAt(head, spec.pointer)) === undefined) {
     throw new CpvError('E_USAGE', `nothing to tag: no ${spec.output} has been uploaded for ${repo.model}`, {
@@ -387,6 +391,7 @@ export async function tagSeries(
   opts: TagOptions,
   action: string,
 ): Promise<string | CheckpointPlan> {
+  await ensureLocalRepo(repo);
   return withCheckpointLock(repo.dir, async () => {
     const { tag, plan, replaces } = await planTag(repo, spec, opts, action);
     if (opts.dryRun) return plan;
@@ -399,8 +404,8 @@ export async function tagSeries(
 // ------------------------------------------------------------------------------------------- list
 
 export async function listSeries(repo: ModelRepo, spec: SeriesSpec): Promise<string[]> {
-  repo.requireRepo();
-  await refresh(repo);
+  await ensureLocalRepo(repo);
+  await syncWithHost(repo, 'fetch');
   return sortVersionTags(await repo.git.listTags(), spec.namespace).map((v) => v.tag);
 }
 
@@ -408,10 +413,7 @@ export async function listSeries(repo: ModelRepo, spec: SeriesSpec): Promise<str
 
 /** Makes sure the model repo exists here, cloning it from the git host on a fresh machine. */
 export async function ensureLocalRepo(repo: ModelRepo): Promise<void> {
-  if (repo.exists()) {
-    await refresh(repo);
-    return;
-  }
+  if (repo.exists()) return;
   const url = repo.gitUrl();
   if (url === undefined) repo.requireRepo();
   if (fs.existsSync(repo.dir) && fs.readdirSync(repo.dir).length > 0) {
@@ -432,6 +434,7 @@ export async function downloadSeries(
   const tag = parseVersionTag(opts.tag, spec.namespace).tag;
   await ensureLocalRepo(repo);
   return withCheckpointLock(repo.dir, async () => {
+    await syncWithHost(repo, 'fetch');
     const info = await repo.git.tagInfo(tag);
     const dest = path.resolve(opts.dest ?? path.join(repo.workdir, `${repo.model}-${tag}`));
     checkDestination(dest, opts.force);
@@ -466,11 +469,12 @@ export async function revertSeries(
   action: string,
 ): Promise<RevertResult | CheckpointPlan> {
   const tag = parseVersionTag(opts.tag, spec.namespace).tag;
-  repo.requireRepo();
-  await refresh(repo);
+  await ensureLocalRepo(repo);
   return withCheckpointLock(repo.dir, async () => {
-    const info = await repo.git.tagInfo(tag);
+    // Judge local changes against this machine's HEAD, before a pull moves the pointers.
     await refuseIfDirty(repo, opts.force, `revert to ${tag}`);
+    await syncWithHost(repo, 'pull');
+    const info = await repo.git.tagInfo(tag);
     const message = opts.message ?? `Revert ${spec.namespace} of ${repo.team}/${repo.model} to ${tag}`;
     const builder = new PlanBuilder(action, repo.dir)
       .add({ kind: 'checkout', path: repo.dir, rev: tag })

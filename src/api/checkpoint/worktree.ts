@@ -26,7 +26,11 @@ export async function uncommittedChanges(repo: ModelRepo): Promise<string[]> {
   const status = await repoStatus([], { cwd: repo.dir });
   for (const stage of Object.values(status.stages)) {
     for (const entry of stage) {
-      if (typeof entry === 'object') for (const out of Object.keys(entry['changed outs'])) changed.add(out);
+      if (typeof entry !== 'object') continue;
+      // Only a modified output holds work that a restore would lose; a missing one (fresh clone,
+      // or deleted by hand) is restored from the cache or the remote.
+      for (const [out, state] of Object.entries(entry['changed outs']))
+        if (state === 'modified') changed.add(out);
     }
   }
   return [...changed].sort();
