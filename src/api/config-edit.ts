@@ -255,7 +255,7 @@ export function setConfig(name: string, value: string, opts: ConfigOptions = {})
       storedValue(option.section, option.key, value, scope.cwd, target.file),
     );
   });
-  result.warnings.push(...secretWarnings(scope, level, option.key));
+  result.warnings.push(...secretWarnings(scope, level, option.key, value));
   if (option.section === 'cache' && option.key === 'type') {
     result.warnings.push(
       "You have changed the 'cache.type' option. This doesn't update any existing workspace file links.",
@@ -303,11 +303,29 @@ function namedRank(section: string): number {
   return ['remote', 'machine', 'db'].indexOf(splitNamedSection(section)?.kind ?? '') + 1 || 4;
 }
 
+/** A url with a password in it (`https://user:secret@host/…`). */
+const URL_WITH_PASSWORD = /^\w+:\/\/[^/@]*:[^/@]*@/;
+
 /** The warning for a credential written to the committed `.dvc/config`. */
-export function secretWarnings(scope: ConfigScope, level: ConfigLevel, key: string): string[] {
-  if (level !== 'repo' || !SECRET_OPTIONS.has(key)) return [];
-  return [
-    `'${key}' is a credential and ${originOf(scope, level)} is committed to git: ` +
-      `keep it in ${originOf(scope, 'local')} instead (add --local) and remove it from ${originOf(scope, level)}.`,
-  ];
+export function secretWarnings(
+  scope: ConfigScope,
+  level: ConfigLevel,
+  key: string,
+  value?: string,
+): string[] {
+  if (level !== 'repo') return [];
+  const committed = originOf(scope, level);
+  if (SECRET_OPTIONS.has(key)) {
+    return [
+      `'${key}' is a credential and ${committed} is committed to git: ` +
+        `keep it in ${originOf(scope, 'local')} instead (add --local) and remove it from ${committed}.`,
+    ];
+  }
+  if (key === 'url' && value !== undefined && URL_WITH_PASSWORD.test(value)) {
+    return [
+      `the url holds a password and ${committed} is committed to git: ` +
+        `put the url without it here and the password in ${originOf(scope, 'local')} (add --local).`,
+    ];
+  }
+  return [];
 }

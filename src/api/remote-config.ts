@@ -54,7 +54,8 @@ function missing(name: string, where?: string): CpvError {
 export function remoteAdd(name: string, url: string, opts: RemoteAddOptions = {}): ConfigEditResult {
   const remote = remoteName(name);
   const scope = configScope(opts.cwd);
-  return editLevel(scope, opts.level ?? 'repo', (doc, target) => {
+  const level = opts.level ?? 'repo';
+  const result = editLevel(scope, level, (doc, target) => {
     if (doc.hasSection(section(remote))) {
       if (!opts.force) {
         throw new CpvError('E_REMOTE_EXISTS', `remote '${remote}' already exists`, {
@@ -66,6 +67,8 @@ export function remoteAdd(name: string, url: string, opts: RemoteAddOptions = {}
     doc.set(section(remote), 'url', storedValue(section(remote), 'url', url, scope.cwd, target.file));
     if (opts.default) doc.set('core', 'remote', remote);
   });
+  result.warnings.push(...secretWarnings(scope, level, 'url', url));
+  return result;
 }
 
 export interface RemoteModifyOptions extends ConfigOptions {
@@ -97,7 +100,7 @@ export function remoteModify(
     if (opts.unset) doc.unset(section(remote), key);
     else doc.set(section(remote), key, storedValue(section(remote), key, value!, scope.cwd, target.file));
   });
-  if (!opts.unset) result.warnings.push(...secretWarnings(scope, level, key));
+  if (!opts.unset) result.warnings.push(...secretWarnings(scope, level, key, value));
   return result;
 }
 

@@ -50,6 +50,36 @@ describe('cpv remote add', () => {
     });
   });
 
+  it('warns about a password inside a committed url', () => {
+    const root = bareDvcRepo();
+    const warned = remoteAdd('web', 'https://me:hunter2@host/dvc', { cwd: root });
+    expect(warned.warnings).toEqual([
+      'the url holds a password and .dvc/config is committed to git: put the url without it here and the password in .dvc/config.local (add --local).',
+    ]);
+    expect(remoteAdd('web2', 'https://me@host/dvc', { cwd: root }).warnings).toEqual([]);
+    expect(remoteAdd('web3', 'https://me:pw@host/dvc', { cwd: root, level: 'local' }).warnings).toEqual([]);
+  });
+
+  it('names with quotes, brackets, # and dots survive the round trip', () => {
+    const root = bareDvcRepo();
+    for (const name of ['a]b', 'x#y', 'say"hi', 'my.remote', 'sp ace'])
+      remoteAdd(name, `s3://b/${name.length}`, { cwd: root });
+    expect(remoteList({ cwd: root }).map((r) => r.name)).toEqual([
+      'a]b',
+      'x#y',
+      'say"hi',
+      'my.remote',
+      'sp ace',
+    ]);
+    expect(config(root)).toContain(`['remote "say"hi"']\n`);
+    expect(() => remoteAdd(`it's`, 's3://b/q', { cwd: root })).toThrow(
+      expect.objectContaining({ code: 'E_CONFIG_VALUE' }),
+    );
+    expect(() => remoteAdd(' ', 's3://b/q', { cwd: root })).toThrow(
+      expect.objectContaining({ code: 'E_USAGE' }),
+    );
+  });
+
   it('refuses an unsupported url scheme, writing nothing', () => {
     const root = bareDvcRepo();
     expect(() => remoteAdd('x', 'gopher://host/p', { cwd: root })).toThrow(

@@ -2,7 +2,7 @@
  * `cpv config` and `cpv remote` end to end: in process through `main()` against the recorded DVC
  * outputs of the `config` fixture, and once through the built `dist/cli.js` for exit codes and streams.
  */
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -169,6 +169,22 @@ describe('cpv remote / cpv config print what DVC prints', () => {
     const r = await cpv(outside, 'remote', 'add', 'x', 's3://b/x');
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^cpv: error: not inside a DVC repository/);
+  });
+});
+
+describe('the repository DVC wrote (fixtures/dvc/repos/config.tar.gz)', () => {
+  it('cpv reads it as DVC did and edits it like DVC, only its own line changing', async () => {
+    const top = tempDir();
+    execFileSync('tar', ['-xzf', path.join(FIXTURES, 'repos', 'config.tar.gz'), '-C', top]);
+    const root = path.join(top, 'config', 'repo');
+    const list = await cpv(root, 'config', '--list');
+    expect(list.stdout).toBe(dvc('config_list').stdout.replaceAll('<top>', path.join(top, 'config')));
+    expect((await cpv(root, 'remote', 'default')).stdout).toBe(dvc('remote_default').stdout);
+    const before = read(path.join(root, '.dvc/config'))!;
+    expect((await cpv(root, 'remote', 'modify', 'backup', 'jobs', '4')).code).toBe(0);
+    expect(read(path.join(root, '.dvc/config'))).toBe(
+      before.replace('    verify = true\n', '    verify = true\n    jobs = 4\n'),
+    );
   });
 });
 
