@@ -4,6 +4,7 @@
  */
 export { type AddedOutput, type AddOptions, type AddResult, addTargets } from './api/add.js';
 export * from './api/checkpoint/index.js';
+export { type CloudStatus, type CloudStatusResult, cloudStatus } from './api/cloud-status.js';
 export {
   type ConfigEditResult,
   type ConfigEntry,
@@ -14,7 +15,10 @@ export {
   setConfig,
   unsetConfig,
 } from './api/config-edit.js';
+export { type FetchResult, fetch } from './api/fetch.js';
 export { type InitOptions, type InitResult, initRepo } from './api/init.js';
+export { type PullOptions, type PullResult, pull } from './api/pull.js';
+export { type PushResult, push } from './api/push.js';
 export {
   type RemoteAddOptions,
   type RemoteInfo,
@@ -36,9 +40,17 @@ export {
   type StatusOptions,
   type StatusResult,
 } from './api/status.js';
+export {
+  type FailedObject,
+  TransferIncompleteError,
+  type TransferOptions,
+  type TransferProgress,
+} from './api/transfer.js';
 export { type HashName, hashFile } from './cache/hash.js';
 export { DEFAULT_LINK_TYPES, type LinkType } from './cache/link.js';
 export { ConfigDocument, parseConfig } from './dvcfile/config.js';
 export { DvcFile, type DvcOutput } from './dvcfile/dvcfile.js';
 export { type ManifestEntry, manifestOid, parseManifest, serializeManifest } from './dvcfile/manifest.js';
 export { CpvError, type CpvErrorCode, isCpvError } from './errors.js';
+export { getRemote, openRemote, type RemoteConfig, remoteConfig } from './remote/index.js';
+export type { Remote, TransferCallOptions } from './remote/remote.js';
