@@ -14,6 +14,7 @@ import { registerMove } from './move.js';
 import { registerData } from './register-data.js';
 import { registerRemote } from './remote.js';
 import { registerRemove } from './remove.js';
+import { registerModel } from './series.js';
 import { registerSetup } from './setup.js';
 import { registerTransfer } from './transfer.js';
 
@@ -30,6 +31,7 @@ export const COMMANDS: RegisterCommand[] = [
   registerGc,
   registerTransfer,
   registerSetup,
+  registerModel,
   registerRemote,
   registerConfig,
 ];
