@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   ConfigDocument,
@@ -10,6 +11,7 @@ import {
   readConfigDocument,
   writeConfigDocument,
 } from '../../src/dvcfile/config.js';
+import { quoteOneLine, quoteValue } from '../../src/dvcfile/config-value.js';
 import { tempDir } from '../helpers/tmp.js';
 import { FIXTURES, loadVectors } from '../helpers/vectors.js';
 
@@ -192,5 +194,88 @@ describe('ConfigDocument: editing keeps everything it does not touch', () => {
     writeConfigDocument(file, d, 0o600);
     expect(fs.statSync(file).mode & 0o777).toBe(0o640);
     expect(fs.readdirSync(path.dirname(file))).toEqual(['config.local']);
+  });
+});
+
+describe('ConfigDocument: properties', () => {
+  const sectionName = fc.constantFrom('core', 'cache', 'state', 'remote "a"', 'remote "b b"', 'db "x"');
+  const key = fc.constantFrom('url', 'remote', 'dir', 'jobs', 'type', 'region');
+  const value = fc.oneof(
+    fc.string({ unit: fc.constantFrom('a', 'Z', '9', ' ', ',', '#', '"', "'", '=', '/', ':') }),
+    fc.array(fc.constantFrom('reflink', 'copy', 'x y'), { minLength: 2, maxLength: 3 }),
+  );
+  const comment = fc.constantFrom('# note', '    # indented note', '', '#');
+  const section = fc.record({
+    lead: fc.array(comment, { maxLength: 2 }),
+    name: sectionName,
+    entries: fc.uniqueArray(fc.record({ lead: fc.array(comment, { maxLength: 1 }), key, value }), {
+      selector: (e) => e.key,
+      maxLength: 4,
+    }),
+  });
+  const document = fc.record({
+    preamble: fc.array(comment, { maxLength: 2 }),
+    sections: fc.uniqueArray(section, { selector: (s) => s.name, maxLength: 4 }),
+  });
+  type Doc = typeof document extends fc.Arbitrary<infer T> ? T : never;
+
+  /** The text of a generated document, or undefined when a value cannot be written. */
+  function render(d: Doc): string | undefined {
+    const lines = [...d.preamble];
+    try {
+      for (const s of d.sections) {
+        lines.push(...s.lead, `[${quoteOneLine(s.name)}]`);
+        for (const e of s.entries) lines.push(...e.lead, `    ${e.key} = ${quoteValue(e.value)}`);
+      }
+    } catch {
+      return undefined;
+    }
+    return `${lines.join('\n')}\n`;
+  }
+  const op = fc.record({ kind: fc.constantFrom('set', 'unset'), section: sectionName, key, value });
+  const nonEmpty = (data: Map<string, Map<string, unknown>>) =>
+    [...data]
+      .filter(([, values]) => values.size > 0)
+      .map(([name, values]) => [name, [...values].sort()])
+      .sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+  const comments = (text: string) => text.split('\n').filter((l) => l.trim().startsWith('#'));
+
+  it('reads back what it writes, keeps every comment, and agrees with a model after any edits', () => {
+    fc.assert(
+      fc.property(document, fc.array(op, { maxLength: 8 }), (d, ops) => {
+        const text = render(d);
+        if (text === undefined) return;
+        const edited = doc(text);
+        expect(edited.toString()).toBe(text);
+        const model = edited.data();
+        for (const o of ops) {
+          let written: string;
+          try {
+            written = quoteValue(o.value);
+          } catch {
+            continue;
+          }
+          expect(written).toBeTypeOf('string');
+          if (o.kind === 'set') {
+            edited.set(o.section, o.key, o.value);
+            const values = model.get(o.section) ?? new Map();
+            values.set(o.key, o.value);
+            model.set(o.section, values);
+          } else {
+            expect(edited.unset(o.section, o.key)).toBe(model.get(o.section)?.delete(o.key) ?? false);
+          }
+        }
+        const out = edited.toString();
+        expect(nonEmpty(doc(out).data())).toEqual(nonEmpty(model));
+        // every comment line survives, in order
+        const kept = comments(out);
+        let at = 0;
+        for (const line of comments(text)) {
+          at = kept.indexOf(line, at) + 1;
+          expect(at, line).toBeGreaterThan(0);
+        }
+      }),
+      { numRuns: 400 },
+    );
   });
 });
