@@ -31,15 +31,15 @@ export function renderPlan(plan: CheckpointPlan): string {
   return `Dry run of ${plan.action} in ${plan.path} (nothing changed):\n${lines || '  nothing to do\n'}`;
 }
 
-/** Sizes as people read them: `812 B`, `4.1 kB`, `12.3 MB`, `1.24 GB` (decimal units, as sizeMb). */
+/** Sizes as people read them, in binary units like the API's `sizeMb` (MiB): `812 B`, `4.00 KiB`. */
 export function megabytes(bytes: number | undefined): string {
   if (bytes === undefined) return '-';
-  if (bytes < 1000) return `${bytes} B`;
-  const units = ['kB', 'MB', 'GB', 'TB'];
-  let value = bytes / 1000;
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes / 1024;
   let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
     unit++;
   }
   return `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;

@@ -140,9 +140,9 @@ describe('sizes', () => {
   it.each([
     [undefined, '-'],
     [812, '812 B'],
-    [4100, '4.10 kB'],
-    [12_300_000, '12.3 MB'],
-    [1_240_000_000, '1.24 GB'],
+    [4096, '4.00 KiB'],
+    [12.5 * 1024 * 1024, '12.5 MiB'],
+    [1.25 * 1024 ** 3, '1.25 GiB'],
   ])('%s bytes → %s', (bytes, text) => {
     expect(megabytes(bytes)).toBe(text);
   });

@@ -248,7 +248,7 @@ export const actions = {
       });
       return print(ctx, flags, result, () => {
         const r = result as CheckpointArtifacts;
-        return `Downloaded ${r.tag} (commit ${short(r.commit)}) to ${r.path}: ${r.files.length} file(s), ${r.sizeMb.toFixed(2)} MB\n`;
+        return `Downloaded ${r.tag} (commit ${short(r.commit)}) to ${r.path}: ${r.files.length} file(s), ${r.sizeMb.toFixed(2)} MiB\n`;
       });
     },
 
