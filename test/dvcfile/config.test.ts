@@ -221,7 +221,7 @@ describe('ConfigDocument: properties', () => {
 
   /** The text of a generated document, or undefined when a value cannot be written. */
   function render(d: Doc): string | undefined {
-    const lines = [...d.preamble];
+    const lines: string[] = [...d.preamble];
     try {
       for (const s of d.sections) {
         lines.push(...s.lead, `[${quoteOneLine(s.name)}]`);
