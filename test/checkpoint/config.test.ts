@@ -8,7 +8,11 @@ import { encodeOpenSshKeyPair } from '../../src/api/checkpoint/ssh-key.js';
 import type { CpvError } from '../../src/errors.js';
 import { tempDir } from '../helpers/tmp.js';
 import { type GitHttpServer, startGitHttpServer } from './helpers/git-http-server.js';
-import { credentialsFile, denyWrites, freshBucket, listKeys, S3_ENDPOINT } from './helpers/s3.js';
+import { createBucket, credentialsFile, denyWrites, listKeys, s3TestServer } from './helpers/s3.js';
+
+const s3 = await s3TestServer();
+const S3_ENDPOINT = s3?.endpoint ?? 'http://127.0.0.1:7480';
+const fakeServer = { endpoint: S3_ENDPOINT, accessKey: 'k', secretKey: 's', source: 'none' };
 
 const mode = (p: string) => fs.statSync(p).mode & 0o777;
 
@@ -38,7 +42,7 @@ describe('CPVConfig file', () => {
   });
 
   it('keeps earlier sections when another is set up', () => {
-    const creds = credentialsFile();
+    const creds = credentialsFile(s3 ?? fakeServer);
     const cfg = configIn();
     cfg.setupAwsProfile({ credentialPath: creds, profile: 'cpvtest', bucket: 'b1', endpoint: S3_ENDPOINT });
     cfg.setupGitHttps({ token: 'secret-token-2', urlTemplate: 'https://git.example.com/{team}/{model}.git' });
@@ -89,7 +93,7 @@ describe('CPVConfig file', () => {
 
 describe('setupAwsProfile', () => {
   it('rejects bad buckets, endpoints and missing profiles without writing', () => {
-    const creds = credentialsFile();
+    const creds = credentialsFile(s3 ?? fakeServer);
     const cfg = configIn();
     expect(codeOf(() => cfg.setupAwsProfile({ bucket: 's3://b/x' }))).toBe('E_USAGE');
     expect(codeOf(() => cfg.setupAwsProfile({ bucket: 'b', endpoint: 'localhost:9000' }))).toBe('E_USAGE');
@@ -171,16 +175,13 @@ describe('setupBitbucketSsh', () => {
   });
 });
 
-describe('validateCredentials against real servers', () => {
+describe('validateCredentials against a real git smart-HTTP server', () => {
   let server: GitHttpServer;
-  let bucket: string;
-  let creds: string;
+  const template = () => `${server.base}{project}/{model}.git`;
 
   beforeAll(async () => {
     server = await startGitHttpServer();
     server.createRepo('AI-Vision-model-checkpoints/resnet');
-    bucket = await freshBucket();
-    creds = credentialsFile();
   });
   afterAll(async () => {
     await server.close();
@@ -192,52 +193,73 @@ describe('validateCredentials against real servers', () => {
     expect(report.git).toMatchObject({ ok: true, skipped: true });
   });
 
-  it('passes with working credentials and leaves no probe object behind', async () => {
+  it('passes with a working token, fails a wrong one as E_AUTH without echoing it', async () => {
     const cfg = configIn();
-    cfg.setupAwsProfile({ credentialPath: creds, profile: 'cpvtest', bucket, endpoint: S3_ENDPOINT });
-    cfg.setupGitHttps({
-      username: server.username,
-      token: server.token,
-      urlTemplate: `${server.base}{project}/{model}.git`,
-    });
+    cfg.setupGitHttps({ username: server.username, token: server.token, urlTemplate: template() });
+    expect((await cfg.validateCredentials()).git).toMatchObject({ ok: true, skipped: true });
     const report = await cfg.validateCredentials({ team: 'vision', model: 'resnet' });
-    expect(report.s3).toMatchObject({ ok: true });
     expect(report.git).toMatchObject({ ok: true });
     expect(report.git.detail).toContain('AI-Vision-model-checkpoints/resnet.git');
-    expect(await listKeys(bucket)).toEqual([]);
+
+    cfg.setupGitHttps({ username: server.username, token: 'wrong-token-77', urlTemplate: template() });
+    const bad = await cfg.validateCredentials({ team: 'vision', model: 'resnet' });
+    expect(bad.git).toMatchObject({ ok: false, code: 'E_AUTH' });
+    expect(JSON.stringify(bad)).not.toContain('wrong-token-77');
   });
 
-  it('reports bad S3 secrets and a bad git token as E_AUTH, never echoing the token', async () => {
+  it('reports a missing repo and an unreachable host', async () => {
     const cfg = configIn();
-    cfg.setupAwsProfile({ credentialPath: creds, profile: 'wrong', bucket, endpoint: S3_ENDPOINT });
-    cfg.setupGitHttps({
-      username: server.username,
-      token: 'wrong-token-77',
-      urlTemplate: `${server.base}{project}/{model}.git`,
+    cfg.setupGitHttps({ username: server.username, token: server.token, urlTemplate: template() });
+    const report = await cfg.validateCredentials({ team: 'vision', model: 'missing' });
+    expect(report.git).toMatchObject({ ok: false, code: 'E_REMOTE_NOT_FOUND' });
+    cfg.setupGitHttps({ token: 't', urlTemplate: 'http://127.0.0.1:9/{model}.git' });
+    expect((await cfg.validateCredentials({ team: 'a', model: 'b' })).git).toMatchObject({
+      ok: false,
+      code: 'E_NETWORK',
     });
-    const report = await cfg.validateCredentials({ team: 'vision', model: 'resnet' });
-    expect(report.s3).toMatchObject({ ok: false, code: 'E_AUTH' });
-    expect(report.git).toMatchObject({ ok: false, code: 'E_AUTH' });
-    expect(JSON.stringify(report)).not.toContain('wrong-token-77');
   });
 
-  it('reports a missing bucket, an unreachable endpoint and a missing repo', async () => {
+  it('checks an SSH key is usable', async () => {
+    const cfg = configIn();
+    const { privateKeyPath } = cfg.setupBitbucketSsh({ keygenFilename: 'id_v' });
+    expect((await cfg.validateCredentials()).git).toMatchObject({ ok: true });
+    fs.writeFileSync(privateKeyPath, 'garbage');
+    expect((await cfg.validateCredentials()).git).toMatchObject({ ok: false, code: 'E_CONFIG_VALUE' });
+  });
+});
+
+describe.runIf(s3 !== undefined)(`validateCredentials against a real S3 server (${s3?.source})`, () => {
+  const server = s3!;
+  let bucket: string;
+  let creds: string;
+
+  beforeAll(async () => {
+    bucket = await createBucket(server);
+    creds = credentialsFile(server);
+  });
+
+  it('passes with working credentials and leaves no probe object behind', async () => {
+    const cfg = configIn();
+    cfg.setupAwsProfile({ credentialPath: creds, profile: 'cpvtest', bucket, endpoint: server.endpoint });
+    expect((await cfg.validateCredentials()).s3).toMatchObject({ ok: true });
+    expect(await listKeys(server, bucket)).toEqual([]);
+  });
+
+  it('reports a wrong secret as E_AUTH', async () => {
+    const cfg = configIn();
+    cfg.setupAwsProfile({ credentialPath: creds, profile: 'wrong', bucket, endpoint: server.endpoint });
+    expect((await cfg.validateCredentials()).s3).toMatchObject({ ok: false, code: 'E_AUTH' });
+  });
+
+  it('reports a missing bucket and an unreachable endpoint', async () => {
     const cfg = configIn();
     cfg.setupAwsProfile({
       credentialPath: creds,
       profile: 'cpvtest',
       bucket: 'no-such-bucket-cpv',
-      endpoint: S3_ENDPOINT,
+      endpoint: server.endpoint,
     });
-    cfg.setupGitHttps({
-      username: server.username,
-      token: server.token,
-      urlTemplate: `${server.base}{project}/{model}.git`,
-    });
-    const report = await cfg.validateCredentials({ team: 'vision', model: 'missing' });
-    expect(report.s3).toMatchObject({ ok: false, code: 'E_REMOTE_NOT_FOUND' });
-    expect(report.git).toMatchObject({ ok: false, code: 'E_REMOTE_NOT_FOUND' });
-
+    expect((await cfg.validateCredentials()).s3).toMatchObject({ ok: false, code: 'E_REMOTE_NOT_FOUND' });
     const down = configIn();
     down.setupAwsProfile({
       credentialPath: creds,
@@ -249,18 +271,15 @@ describe('validateCredentials against real servers', () => {
   });
 
   it('reports a bucket that denies writes as E_AUTH', async () => {
-    const locked = await freshBucket('cpv-ro');
-    await denyWrites(locked);
+    const locked = await createBucket(server);
+    await denyWrites(server, locked);
     const cfg = configIn();
-    cfg.setupAwsProfile({ credentialPath: creds, profile: 'cpvtest', bucket: locked, endpoint: S3_ENDPOINT });
+    cfg.setupAwsProfile({
+      credentialPath: creds,
+      profile: 'cpvtest',
+      bucket: locked,
+      endpoint: server.endpoint,
+    });
     expect((await cfg.validateCredentials()).s3).toMatchObject({ ok: false, code: 'E_AUTH' });
-  });
-
-  it('checks an SSH key is usable', async () => {
-    const cfg = configIn();
-    const { privateKeyPath } = cfg.setupBitbucketSsh({ keygenFilename: 'id_v' });
-    expect((await cfg.validateCredentials()).git).toMatchObject({ ok: true });
-    fs.writeFileSync(privateKeyPath, 'garbage');
-    expect((await cfg.validateCredentials()).git).toMatchObject({ ok: false, code: 'E_CONFIG_VALUE' });
   });
 });

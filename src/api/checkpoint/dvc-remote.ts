@@ -1,8 +1,8 @@
 /**
  * The data remote of a model repo, written into its DVC config so plain `dvc pull` works there
  * too: `.dvc/config` gets the default remote `storage` and where it points (committed, shared by
- * every clone); `.dvc/config.local` (git-ignored) gets what belongs to this machine only (the AWS
- * profile and credentials file path). No secret is written to either.
+ * every clone); `.dvc/config.local` (git-ignored) gets this machine's settings for it, which win.
+ * No secret is written to either: AWS keys stay in the AWS credentials file.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -35,9 +35,16 @@ export function sharedConfigText(remote: DataRemote): string {
   );
 }
 
-/** The text of `.dvc/config.local`: machine-specific, never committed. */
+/**
+ * The text of `.dvc/config.local` (never committed): this machine's view of the same remote. It
+ * repeats the location (a clone on another machine may reach the storage under another path or
+ * endpoint) and adds what is machine-only: the AWS profile and credentials file path.
+ */
 export function localConfigText(remote: DataRemote): string {
   return section(`['remote "${DATA_REMOTE_NAME}"']`, [
+    ['url', remote.url],
+    ['endpointurl', remote.aws?.endpoint],
+    ['region', remote.aws?.region],
     ['profile', remote.aws?.profile],
     ['credentialpath', remote.aws?.credentialPath],
   ]);

@@ -55,7 +55,7 @@ export async function exportCommit(
   for (const f of files.filter((f) => f.endsWith('.dvc') && select.pointer(f))) {
     pointers.push({ name: f, text: Buffer.from((await repo.git.readAt(commit, f)) ?? []).toString('utf8') });
   }
-  await fetchData(repo.dir, repo.dataRemote(), pointers);
+  await fetchData(repo.dir, pointers);
 
   const tmp = tempPathFor(dest);
   fs.mkdirSync(tmp, { recursive: true });

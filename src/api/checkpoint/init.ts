@@ -33,10 +33,12 @@ export interface InitModelResult {
   plan: CheckpointPlan;
 }
 
-/** After a clone: the machine-only DVC settings (`.dvc/config.local`) for this machine. */
+/** This machine's DVC settings for the data remote (`.dvc/config.local`), rewritten only when they changed. */
 export function writeLocalRemoteConfig(repo: ModelRepo): void {
+  const file = path.join(repo.dir, '.dvc', 'config.local');
   const text = localConfigText(repo.dataRemote());
-  if (text !== '') writeFileAtomic(path.join(repo.dir, '.dvc', 'config.local'), text);
+  const current = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined;
+  if (current !== text) writeFileAtomic(file, text);
 }
 
 function planInit(repo: ModelRepo, opts: InitModelOptions): CheckpointPlan {
@@ -106,7 +108,7 @@ export async function initModelRepo(
     writeDataRemote(repo.dir, remote);
     copyData(opts.dataPath, repo.resolve(DATA_DIR));
     const added = await addTargets([DATA_DIR], { cwd: repo.dir });
-    const objects = await pushData(repo.dir, remote, [DATA_POINTER]);
+    const objects = await pushData(repo.dir, [DATA_POINTER]);
     const commit = await repo.git.commitAll(commitMessage(repo, opts), repo.identity());
     let git = false;
     if (url) {

@@ -292,7 +292,7 @@ export async function uploadSeries(
       }
       added = await addTargets([spec.output], { cwd: repo.dir, waitMs: 30_000 });
       log.push(`hashed ${spec.output} (${added.outputs[0]?.oid})`);
-      objects = await pushData(repo.dir, remote, [spec.pointer]);
+      objects = await pushData(repo.dir, [spec.pointer]);
       log.push(`pushed ${plural(objects, 'object')} to ${remote.url}`);
       commit = await repo.git.commitAll(message, repo.identity());
     } catch (err) {
@@ -413,7 +413,10 @@ export async function listSeries(repo: ModelRepo, spec: SeriesSpec): Promise<str
 
 /** Makes sure the model repo exists here, cloning it from the git host on a fresh machine. */
 export async function ensureLocalRepo(repo: ModelRepo): Promise<void> {
-  if (repo.exists()) return;
+  if (repo.exists()) {
+    writeLocalRemoteConfig(repo);
+    return;
+  }
   const url = repo.gitUrl();
   if (url === undefined) repo.requireRepo();
   if (fs.existsSync(repo.dir) && fs.readdirSync(repo.dir).length > 0) {

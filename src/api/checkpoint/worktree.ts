@@ -88,7 +88,7 @@ export async function restoreFromCommit(
     changed.push(file);
   }
   if (pointers.length > 0) {
-    await fetchData(repo.dir, repo.dataRemote(), pointers);
+    await fetchData(repo.dir, pointers);
     await checkout(
       pointers.map((p) => p.name),
       { cwd: repo.dir, force: true },
