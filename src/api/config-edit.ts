@@ -158,7 +158,7 @@ const URL_LIKE = /^\w+:\/\//;
  */
 export function storedValue(section: string, key: string, value: string, cwd: string, file: string): string {
   if (!pathOptionsOf(section).includes(key)) return value;
-  if (URL_LIKE.test(value) || value.startsWith('~') || path.isAbsolute(value)) return value;
+  if (value === '' || URL_LIKE.test(value) || value.startsWith('~') || path.isAbsolute(value)) return value;
   return toPosix(path.relative(path.dirname(file), path.resolve(cwd, value))) || '.';
 }
 

@@ -94,6 +94,9 @@ describe('cpv config: get, set, unset, list', () => {
     fs.mkdirSync(cwd);
     setConfig('cache.dir', '../../cache-here', { cwd });
     expect(read(path.join(root, '.dvc/config'))).toBe('[cache]\n    dir = ../../cache-here\n');
+    setConfig('cache.dir', '', { cwd, level: 'local' });
+    expect(read(path.join(root, '.dvc/config.local'))).toBe('[cache]\n    dir = ""\n');
+    unsetConfig('cache.dir', { cwd, level: 'local' });
     setConfig('core.remote', 'global-one', { cwd, level: 'global' });
     setConfig('core.remote', 'local-one', { cwd, level: 'local' });
     expect(getConfig('core.remote', { cwd })).toEqual({
