@@ -50,14 +50,42 @@ export function defaultTokenUser(url: string): string {
   return 'x-access-token';
 }
 
-/** Credentials from the environment, if any are set. */
-export function credentialsFromEnv(env: NodeJS.ProcessEnv): GitCredentials {
+/**
+ * Credentials from the environment, if any are set: `CPV_GIT_USERNAME` with `CPV_GIT_TOKEN` or
+ * `CPV_GIT_PASSWORD` for any host; else, by the URL's host, the variables CI systems and the
+ * hosting services' own tools set: `GITHUB_TOKEN`/`GH_TOKEN` for github.com, `GITLAB_TOKEN`
+ * (user oauth2) or `CI_JOB_TOKEN` (user gitlab-ci-token) for GitLab hosts,
+ * `BITBUCKET_USERNAME` + `BITBUCKET_APP_PASSWORD` (or `BITBUCKET_API_TOKEN`) for bitbucket.org.
+ */
+export function credentialsFromEnv(env: NodeJS.ProcessEnv, url = ''): GitCredentials {
   const out: GitCredentials = {};
   const username = env.CPV_GIT_USERNAME;
   const password = env.CPV_GIT_TOKEN ?? env.CPV_GIT_PASSWORD;
   if (username) out.username = username;
   if (password) out.password = password;
+  if (out.password) return out;
+  const host = hostOf(url);
+  const token = (user: string | undefined, secret: string | undefined): GitCredentials =>
+    secret ? { username: out.username ?? user, password: secret } : out;
+  if (host === 'github.com' || host.endsWith('.github.com')) {
+    return token('x-access-token', env.GITHUB_TOKEN ?? env.GH_TOKEN);
+  }
+  if (host.includes('gitlab')) {
+    if (env.GITLAB_TOKEN) return token('oauth2', env.GITLAB_TOKEN);
+    return token('gitlab-ci-token', env.CI_JOB_TOKEN);
+  }
+  if (host === 'bitbucket.org' || host.endsWith('.bitbucket.org')) {
+    return token(env.BITBUCKET_USERNAME, env.BITBUCKET_APP_PASSWORD ?? env.BITBUCKET_API_TOKEN);
+  }
   return out;
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).hostname.toLowerCase();
+  } catch {
+    return '';
+  }
 }
 
 /** Merges the sources in precedence order and fills in a token's username. */

@@ -13,6 +13,16 @@ import { loadGit } from './iso.js';
 import { type LockOptions, type RepoWriteLock, withWriteLock } from './lock.js';
 import { assertRefName } from './refname.js';
 import {
+  type CloneOptions,
+  clone,
+  type FetchOptions,
+  type FetchResult,
+  fetch,
+  type PushOptions,
+  type PushResult,
+  push,
+} from './remotes.js';
+import {
   type CommitInfo,
   type LogOptions,
   listTags,
@@ -81,6 +91,12 @@ export class GitRepo {
     return new GitRepo(makeContext(root), options);
   }
 
+  /** Clones `url` into `dir` (see `remotes.clone`) and opens it. */
+  static async clone(url: string, dir: string, options: CloneOptions & OpenOptions = {}): Promise<GitRepo> {
+    await clone(url, dir, options);
+    return GitRepo.open(dir, options);
+  }
+
   /** Runs `fn` holding the write lock. */
   write<T>(fn: (lock: RepoWriteLock) => Promise<T>): Promise<T> {
     return withWriteLock(this.gitdir, fn, this.lockOptions);
@@ -121,6 +137,16 @@ export class GitRepo {
 
   readTag(name: string): Promise<TagInfo> {
     return readTagInfo(this.ctx, name);
+  }
+
+  // ------------------------------------------------------------------ remotes
+
+  fetch(options: FetchOptions = {}): Promise<FetchResult> {
+    return this.write((lock) => fetch(this.ctx, lock, options));
+  }
+
+  push(options: PushOptions = {}): Promise<PushResult> {
+    return this.write((lock) => push(this.ctx, lock, options));
   }
 
   // ------------------------------------------------------------------ history

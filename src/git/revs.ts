@@ -11,6 +11,7 @@ import { CpvError } from '../errors.js';
 import type { GitContext } from './context.js';
 import { toCpvError } from './git-errors.js';
 import { loadGit } from './iso.js';
+import { refNameProblem } from './refname.js';
 
 export type ObjectType = 'commit' | 'tree' | 'blob' | 'tag';
 
@@ -295,17 +296,32 @@ export async function readTree(
 
 const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
-/** Every tag, sorted as git sorts refs, with its target peeled and its message when annotated. */
-export async function listTags(ctx: GitContext): Promise<TagInfo[]> {
+/**
+ * Tag names, sorted as git sorts refs. isomorphic-git lists every file under refs/tags, so a
+ * writer's `<name>.lock` or a temp file caught mid-write would show up as a tag: names git could
+ * not have made are dropped.
+ */
+export async function tagNames(ctx: GitContext): Promise<string[]> {
   const git = await loadGit();
-  let names: string[];
   try {
-    names = await git.listTags({ fs: ctx.fs, gitdir: ctx.gitdir });
+    const names = await git.listTags({ fs: ctx.fs, gitdir: ctx.gitdir });
+    return names.filter((n) => refNameProblem(n) === undefined).sort(byteOrder);
   } catch (err) {
     throw toCpvError(err, { action: 'list tags' });
   }
+}
+
+/** Branch names under refs/remotes/<remote>/ (without HEAD), filtered the same way. */
+export async function remoteBranchNames(ctx: GitContext, remote: string): Promise<string[]> {
+  const git = await loadGit();
+  const names = await git.listBranches({ fs: ctx.fs, gitdir: ctx.gitdir, remote });
+  return names.filter((n) => n !== 'HEAD' && refNameProblem(n) === undefined).sort(byteOrder);
+}
+
+/** Every tag with its target peeled and its message when annotated. */
+export async function listTags(ctx: GitContext): Promise<TagInfo[]> {
   const out: TagInfo[] = [];
-  for (const name of names.sort(byteOrder)) out.push(await readTagInfo(ctx, name));
+  for (const name of await tagNames(ctx)) out.push(await readTagInfo(ctx, name));
   return out;
 }
 

@@ -11,7 +11,7 @@ import { loadGit } from './iso.js';
 import type { RepoWriteLock } from './lock.js';
 import { cleanMessage } from './message.js';
 import { assertRefName } from './refname.js';
-import { resolveRev } from './revs.js';
+import { resolveRev, tagNames } from './revs.js';
 
 export interface TagOptions {
   name: string;
@@ -32,15 +32,6 @@ export interface TagResult {
   target: string;
   /** The tag's previous value when `force` moved it. */
   replaced?: string;
-}
-
-async function existingTags(ctx: GitContext): Promise<string[]> {
-  const git = await loadGit();
-  try {
-    return await git.listTags({ fs: ctx.fs, gitdir: ctx.gitdir });
-  } catch (err) {
-    throw toCpvError(err, { action: 'list tags' });
-  }
 }
 
 /** E_TAG_EXISTS / E_BAD_REF_NAME if `name` clashes with an existing tag (same name, or a file/dir clash). */
@@ -87,10 +78,10 @@ export async function createTag(
     format: 'content',
     cache: ctx.cache,
   });
-  checkClash(options.name, await existingTags(ctx), options.force === true); // fail fast, before locking
+  checkClash(options.name, await tagNames(ctx), options.force === true); // fail fast, before locking
   const ref = `refs/tags/${options.name}`;
   await lock.lockGitFile(ref);
-  const exists = checkClash(options.name, await existingTags(ctx), options.force === true); // and again under the lock
+  const exists = checkClash(options.name, await tagNames(ctx), options.force === true); // and again under the lock
   const replaced = exists ? await git.resolveRef({ fs: ctx.fs, gitdir: ctx.gitdir, ref }) : undefined;
   let oid: string;
   try {

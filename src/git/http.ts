@@ -1,0 +1,204 @@
+/**
+ * The HTTP client isomorphic-git talks to smart-HTTP remotes through: Node's http/https, plus what
+ * isomorphic-git's own Node client lacks — a proxy from `HTTPS_PROXY`/`HTTP_PROXY` (honouring
+ * `NO_PROXY`), an extra CA bundle from `GIT_SSL_CAINFO`, redirects, and a socket timeout.
+ */
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { CpvError } from '../errors.js';
+
+/** The request and response shapes of isomorphic-git's `HttpClient` (kept local to stay lazy). */
+export interface GitHttpRequest {
+  url: string;
+  method?: string;
+  headers?: Record<string, string>;
+  body?: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+}
+export interface GitHttpResponse {
+  url: string;
+  method?: string;
+  statusCode: number;
+  statusMessage: string;
+  headers: Record<string, string>;
+  body: AsyncIterableIterator<Uint8Array>;
+}
+export interface GitHttpClient {
+  request(req: GitHttpRequest): Promise<GitHttpResponse>;
+}
+
+export interface HttpClientOptions {
+  /** Where proxy and CA settings are read from. Default `process.env`. */
+  env?: NodeJS.ProcessEnv;
+  /** Extra trusted CA certificates (PEM); default from the file named by `GIT_SSL_CAINFO`. */
+  ca?: string;
+  /** Idle socket timeout. Default 60 s. */
+  timeoutMs?: number;
+}
+
+const MAX_REDIRECTS = 5;
+
+/** The proxy URL to use for `target`, or undefined for a direct connection. */
+export function proxyFor(target: URL, env: NodeJS.ProcessEnv): URL | undefined {
+  const raw =
+    target.protocol === 'https:'
+      ? (env.HTTPS_PROXY ?? env.https_proxy ?? env.ALL_PROXY ?? env.all_proxy)
+      : (env.HTTP_PROXY ?? env.http_proxy ?? env.ALL_PROXY ?? env.all_proxy);
+  if (!raw || bypassesProxy(target, env.NO_PROXY ?? env.no_proxy ?? '')) return undefined;
+  try {
+    return new URL(raw.includes('://') ? raw : `http://${raw}`);
+  } catch {
+    throw new CpvError('E_USAGE', 'the proxy setting is not a valid URL', {
+      hint: 'set HTTPS_PROXY to a URL such as http://proxy.example.com:3128',
+    });
+  }
+}
+
+/** NO_PROXY as curl and git read it: `*`, or host suffixes with an optional port. */
+function bypassesProxy(target: URL, noProxy: string): boolean {
+  const host = target.hostname.toLowerCase();
+  const port = target.port || (target.protocol === 'https:' ? '443' : '80');
+  return noProxy
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .some((entry) => {
+      if (entry === '*') return true;
+      const [h = '', p] = entry.toLowerCase().replace(/^\./, '').split(':');
+      if (p && p !== port) return false;
+      return host === h || host.endsWith(`.${h}`);
+    });
+}
+
+async function collect(body: GitHttpRequest['body']): Promise<Buffer | undefined> {
+  if (!body) return undefined;
+  const parts: Uint8Array[] = [];
+  for await (const chunk of body as AsyncIterable<Uint8Array>) parts.push(chunk);
+  return Buffer.concat(parts);
+}
+
+function flattenHeaders(h: http.IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
+  return out;
+}
+
+/** Opens a CONNECT tunnel through `proxy` to `target`'s host and port. */
+function tunnel(proxy: URL, target: URL, timeoutMs: number): Promise<net.Socket> {
+  const authority = `${target.hostname}:${target.port || 443}`;
+  const headers: Record<string, string> = { host: authority };
+  if (proxy.username) {
+    const creds = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
+    headers['proxy-authorization'] = `Basic ${Buffer.from(creds).toString('base64')}`;
+  }
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: proxy.hostname,
+      port: proxy.port || 80,
+      method: 'CONNECT',
+      path: authority,
+      headers,
+      timeout: timeoutMs,
+    });
+    req.once('connect', (res, socket) => {
+      if (res.statusCode === 200) return resolve(socket);
+      socket.destroy();
+      reject(
+        new CpvError('E_NETWORK', `the proxy refused to connect to ${authority} (HTTP ${res.statusCode})`, {
+          hint: 'check HTTPS_PROXY, the proxy credentials, and NO_PROXY',
+        }),
+      );
+    });
+    req.once('timeout', () => req.destroy(new Error(`proxy ${proxy.host} timed out`)));
+    req.once('error', reject);
+    req.end();
+  });
+}
+
+/** TLS to `target` inside a CONNECT tunnel, verified against `target`'s name (not the proxy's). */
+async function secureTunnel(proxy: URL, target: URL, timeoutMs: number, ca: tls.SecureContextOptions['ca']) {
+  const socket = await tunnel(proxy, target, timeoutMs);
+  const servername = net.isIP(target.hostname) ? undefined : target.hostname;
+  return new Promise<tls.TLSSocket>((resolve, reject) => {
+    const secure = tls.connect({ socket, host: target.hostname, servername, ca });
+    secure.once('secureConnect', () => resolve(secure));
+    secure.once('error', (err) => {
+      socket.destroy();
+      reject(err);
+    });
+  });
+}
+
+function withoutAuthorization(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([k]) => k.toLowerCase() !== 'authorization'));
+}
+
+/** Builds an isomorphic-git HTTP client. */
+export function makeHttpClient(options: HttpClientOptions = {}): GitHttpClient {
+  const env = options.env ?? process.env;
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  let ca = options.ca;
+  if (ca === undefined && env.GIT_SSL_CAINFO) ca = fs.readFileSync(env.GIT_SSL_CAINFO, 'utf8');
+
+  async function once(target: URL, method: string, headers: Record<string, string>, body?: Buffer) {
+    const proxy = proxyFor(target, env);
+    const reqHeaders: Record<string, string> = { ...headers, 'user-agent': 'git/cpv' };
+    if (body) reqHeaders['content-length'] = String(body.length);
+    const secure = target.protocol === 'https:';
+    const base: https.RequestOptions = { method, headers: reqHeaders, timeout: timeoutMs };
+    if (ca) base.ca = [...tls.rootCertificates, ca];
+    let req: http.ClientRequest;
+    if (proxy && secure) {
+      const tlsSocket = await secureTunnel(proxy, target, timeoutMs, base.ca);
+      req = https.request(target, { ...base, agent: false, createConnection: () => tlsSocket });
+    } else if (proxy) {
+      // Plain HTTP through a proxy: send the absolute URL to the proxy (RFC 9112 absolute-form).
+      if (proxy.username) {
+        const creds = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
+        reqHeaders['proxy-authorization'] = `Basic ${Buffer.from(creds).toString('base64')}`;
+      }
+      reqHeaders.host = target.host;
+      req = http.request({ ...base, host: proxy.hostname, port: proxy.port || 80, path: target.href });
+    } else {
+      req = (secure ? https : http).request(target, base);
+    }
+    return new Promise<http.IncomingMessage>((resolve, reject) => {
+      req.once('response', resolve);
+      req.once('timeout', () => req.destroy(new Error(`no answer from ${target.host} in ${timeoutMs} ms`)));
+      req.once('error', reject);
+      req.end(body);
+    });
+  }
+
+  return {
+    async request(req) {
+      const method = req.method ?? 'GET';
+      const body = await collect(req.body);
+      let target = new URL(req.url);
+      let headers = req.headers ?? {};
+      for (let hop = 0; ; hop++) {
+        const res = await once(target, method, headers, body);
+        const status = res.statusCode ?? 0;
+        const location = res.headers.location;
+        const redirectable = method === 'GET' || status === 307 || status === 308;
+        if (status >= 300 && status < 400 && location && redirectable && hop < MAX_REDIRECTS) {
+          res.resume();
+          const next = new URL(location, target);
+          // credentials are for the origin they were given for: never follow a redirect with them
+          if (next.origin !== target.origin) headers = withoutAuthorization(headers);
+          target = next;
+          continue;
+        }
+        return {
+          url: target.href,
+          method,
+          statusCode: status,
+          statusMessage: res.statusMessage ?? '',
+          headers: flattenHeaders(res.headers),
+          body: res[Symbol.asyncIterator]() as AsyncIterableIterator<Uint8Array>,
+        };
+      }
+    },
+  };
+}

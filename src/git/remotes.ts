@@ -1,0 +1,374 @@
+/**
+ * Clone, fetch and push over smart HTTP(S) (and SSH through `ssh-transport.ts`), with credentials
+ * from options, the URL or the environment offered through isomorphic-git's `onAuth`.
+ *
+ * Credentials never reach `.git/config` (URLs are stripped of `user:password@` before
+ * isomorphic-git sees them) nor any message (every error goes through `toCpvError` with the secrets
+ * to redact). isomorphic-git pushes one ref per call; `push` batches around that: one request learns
+ * the remote's refs, refs already there are skipped, the rest are pushed in order, and once the
+ * server has accepted the credentials they are sent up front instead of after a 401 each time.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CpvError } from '../errors.js';
+import {
+  authCallbacks,
+  credentialsFromEnv,
+  type GitCredentials,
+  resolveCredentials,
+  splitUrlCredentials,
+} from './auth.js';
+import type { GitContext } from './context.js';
+import { toCpvError } from './git-errors.js';
+import { type GitHttpClient, type HttpClientOptions, makeHttpClient } from './http.js';
+import { gitFsFor, loadGit } from './iso.js';
+import type { RepoWriteLock } from './lock.js';
+import { remoteBranchNames, tagNames } from './revs.js';
+import { isSshUrl, type SshOptions, sshTransport } from './ssh-transport.js';
+
+export interface RemoteOptions {
+  /** Credentials for HTTPS; default from the URL, then the environment (see `credentialsFromEnv`). */
+  credentials?: GitCredentials;
+  /** Where credentials, proxy and CA settings are read from. Default `process.env`. */
+  env?: NodeJS.ProcessEnv;
+  /** HTTP client settings (extra CA, timeout). */
+  http?: HttpClientOptions;
+  /** SSH settings for ssh:// and scp-like URLs. */
+  ssh?: SshOptions;
+  onProgress?: (event: { phase: string; loaded: number; total?: number }) => void;
+}
+
+/** One conversation with one remote: its clean URL, transport, auth callbacks and secrets. */
+interface Session {
+  /** The URL with any credentials removed: what is stored and shown. */
+  url: string;
+  /** The URL handed to isomorphic-git (for SSH, an http-shaped stand-in the SSH transport understands). */
+  isoUrl: string;
+  http: GitHttpClient;
+  headers: Record<string, string>;
+  callbacks: {
+    onAuth: () => { username?: string; password?: string; cancel?: boolean };
+    onAuthFailure: () => { cancel: true };
+    onAuthSuccess: () => void;
+    onProgress?: (event: { phase: string; loaded: number; total?: number }) => void;
+  };
+  fail(err: unknown, action: string): CpvError;
+}
+
+function openSession(rawUrl: string, options: RemoteOptions): Session {
+  const env = options.env ?? process.env;
+  if (isSshUrl(rawUrl)) {
+    const transport = sshTransport(rawUrl, { env, ...options.ssh });
+    return {
+      url: rawUrl,
+      isoUrl: transport.isoUrl,
+      http: transport.http,
+      headers: {},
+      callbacks: {
+        onAuth: () => ({ cancel: true }),
+        onAuthFailure: () => ({ cancel: true }),
+        onAuthSuccess: () => {},
+        onProgress: options.onProgress,
+      },
+      fail: (err, action) => transport.fail(err, action),
+    };
+  }
+  const { url, credentials: fromUrl } = splitUrlCredentials(rawUrl);
+  if (!/^https?:\/\//i.test(url)) {
+    throw new CpvError('E_REMOTE_CONFIG', `unsupported git remote URL '${url}'`, {
+      hint: 'use an https://, http://, ssh:// or user@host:path URL',
+    });
+  }
+  const credentials = resolveCredentials(url, [options.credentials, fromUrl, credentialsFromEnv(env, url)]);
+  const auth = authCallbacks(credentials);
+  const headers: Record<string, string> = {};
+  const secrets = [credentials?.password, fromUrl.password];
+  return {
+    url,
+    isoUrl: url,
+    http: makeHttpClient({ env, ...options.http }),
+    headers,
+    callbacks: {
+      onAuth: auth.onAuth,
+      onAuthFailure: auth.onAuthFailure,
+      onAuthSuccess: () => {
+        // accepted once: send them up front on the next requests of this session
+        if (credentials) {
+          const basic = Buffer.from(`${credentials.username ?? ''}:${credentials.password ?? ''}`).toString(
+            'base64',
+          );
+          headers.Authorization = `Basic ${basic}`;
+        }
+      },
+      onProgress: options.onProgress,
+    },
+    fail: (err, action) =>
+      toCpvError(err, {
+        action,
+        secrets,
+        authRefused: auth.refused(),
+        hadCredentials: credentials !== undefined,
+      }),
+  };
+}
+
+// ---------------------------------------------------------------------------------- clone
+
+export interface CloneOptions extends RemoteOptions {
+  /** Branch or tag to check out; default the remote's HEAD. */
+  ref?: string;
+  /** Shallow clone of this many commits. */
+  depth?: number;
+  singleBranch?: boolean;
+  /** Do not fetch tags. */
+  noTags?: boolean;
+  /** Name of the remote; default origin. */
+  remote?: string;
+}
+
+/**
+ * Clones `url` into `dir` (created; must be empty if it exists) and checks out the default branch
+ * or `ref`. On failure nothing is left behind.
+ */
+export async function clone(url: string, dir: string, options: CloneOptions = {}): Promise<void> {
+  const root = path.resolve(dir);
+  const existed = fs.existsSync(root);
+  if (existed && fs.readdirSync(root).length > 0) {
+    throw new CpvError('E_USAGE', `cannot clone into ${root}: it exists and is not empty`, {
+      hint: 'pick a new directory',
+    });
+  }
+  const session = openSession(url, options);
+  const git = await loadGit();
+  fs.mkdirSync(root, { recursive: true });
+  try {
+    await git.clone({
+      fs: gitFsFor(path.join(root, '.git')),
+      http: session.http,
+      dir: root,
+      url: session.isoUrl,
+      ref: options.ref,
+      depth: options.depth,
+      singleBranch: options.singleBranch,
+      noTags: options.noTags,
+      remote: options.remote,
+      headers: session.headers,
+      ...session.callbacks,
+    });
+    if (session.isoUrl !== session.url) await setRemoteUrl(root, options.remote ?? 'origin', session.url);
+  } catch (err) {
+    if (existed)
+      for (const entry of fs.readdirSync(root))
+        fs.rmSync(path.join(root, entry), { recursive: true, force: true });
+    else fs.rmSync(root, { recursive: true, force: true });
+    throw session.fail(err, `clone ${session.url}`);
+  }
+}
+
+async function setRemoteUrl(dir: string, remote: string, url: string): Promise<void> {
+  const git = await loadGit();
+  await git.setConfig({
+    fs: gitFsFor(path.join(dir, '.git')),
+    dir,
+    path: `remote.${remote}.url`,
+    value: url,
+  });
+}
+
+/** The URL configured for `remote` (its pushurl when pushing). */
+export async function remoteUrl(ctx: GitContext, remote: string, forPush = false): Promise<string> {
+  const git = await loadGit();
+  const get = (key: string) =>
+    git.getConfig({ fs: ctx.fs, gitdir: ctx.gitdir, path: key }) as Promise<string | undefined>;
+  const url =
+    (forPush ? await get(`remote.${remote}.pushurl`) : undefined) ?? (await get(`remote.${remote}.url`));
+  if (!url) {
+    throw new CpvError('E_NO_REMOTE', `no git remote named '${remote}'`, {
+      hint: `add it with: git remote add ${remote} <url>`,
+    });
+  }
+  return url;
+}
+
+// ---------------------------------------------------------------------------------- fetch
+
+export interface FetchOptions extends RemoteOptions {
+  remote?: string;
+  /** Fetch tags too (default true). */
+  tags?: boolean;
+}
+
+export interface FetchResult {
+  /** Remote branches as now recorded under refs/remotes/<remote>/. */
+  branches: Record<string, string>;
+  /** Tags that were new here. */
+  newTags: string[];
+}
+
+/** Remote refs as `listServerRefs` gives them, mapped name → oid. */
+async function serverRefs(session: Session, forPush: boolean): Promise<Map<string, string>> {
+  const git = await loadGit();
+  const refs = await git.listServerRefs({
+    http: session.http,
+    url: session.isoUrl,
+    forPush,
+    protocolVersion: 1, // git http-backend answers a v2 request for receive-pack without the service line
+    headers: session.headers,
+    onAuth: session.callbacks.onAuth,
+    onAuthFailure: session.callbacks.onAuthFailure,
+    onAuthSuccess: session.callbacks.onAuthSuccess,
+  });
+  return new Map(refs.map((r) => [r.ref, r.oid]));
+}
+
+/**
+ * Fetches every branch of `remote` into refs/remotes/<remote>/ and, unless `tags: false`, the
+ * remote's tags that are new here. git's lock files are taken for every ref about to change.
+ */
+export async function fetch(
+  ctx: GitContext,
+  lock: RepoWriteLock,
+  options: FetchOptions = {},
+): Promise<FetchResult> {
+  const remote = options.remote ?? 'origin';
+  const session = openSession(await remoteUrl(ctx, remote), options);
+  const git = await loadGit();
+  const tagsBefore = new Set(await tagNames(ctx));
+  const action = `fetch from ${remote} (${session.url})`;
+  try {
+    const advertised = await serverRefs(session, false);
+    for (const ref of advertised.keys()) {
+      if (ref.startsWith('refs/heads/')) await lock.lockGitFile(`refs/remotes/${remote}/${ref.slice(11)}`);
+      else if (
+        options.tags !== false &&
+        ref.startsWith('refs/tags/') &&
+        !ref.endsWith('^{}') &&
+        !tagsBefore.has(ref.slice(10))
+      ) {
+        await lock.lockGitFile(ref);
+      }
+    }
+    await git.fetch({
+      fs: ctx.fs,
+      http: session.http,
+      gitdir: ctx.gitdir,
+      url: session.isoUrl,
+      remote,
+      tags: options.tags !== false,
+      singleBranch: false,
+      headers: session.headers,
+      cache: ctx.cache,
+      ...session.callbacks,
+    });
+  } catch (err) {
+    if (err instanceof CpvError) throw err;
+    throw session.fail(err, action);
+  }
+  const branches: Record<string, string> = {};
+  for (const ref of await remoteBranchNames(ctx, remote)) {
+    branches[ref] = await git.resolveRef({
+      fs: ctx.fs,
+      gitdir: ctx.gitdir,
+      ref: `refs/remotes/${remote}/${ref}`,
+    });
+  }
+  const newTags = (await tagNames(ctx)).filter((t) => !tagsBefore.has(t));
+  return { branches, newTags };
+}
+
+// ---------------------------------------------------------------------------------- push
+
+export interface PushOptions extends RemoteOptions {
+  remote?: string;
+  /** Branch to push; default the current branch. Pass `false` to push tags only. */
+  branch?: string | false;
+  /** Tags to push: names, or `true` for every local tag. */
+  tags?: string[] | true;
+  /** Overwrite the remote's branch or tags even when that loses commits (git push --force). */
+  force?: boolean;
+}
+
+export interface PushResult {
+  /** Refs the remote accepted. */
+  pushed: string[];
+  /** Refs the remote already had at the same object. */
+  upToDate: string[];
+}
+
+/**
+ * Pushes the branch, then the tags. A rejected branch stops before any tag is sent; rejected tags
+ * do not stop the other tags, and are all named in one E_PUSH_REJECTED at the end.
+ */
+export async function push(
+  ctx: GitContext,
+  lock: RepoWriteLock,
+  options: PushOptions = {},
+): Promise<PushResult> {
+  const git = await loadGit();
+  const remote = options.remote ?? 'origin';
+  const session = openSession(await remoteUrl(ctx, remote, true), options);
+  const action = `push to ${remote} (${session.url})`;
+  const branch =
+    options.branch === false
+      ? undefined
+      : (options.branch ?? (await git.currentBranch({ fs: ctx.fs, gitdir: ctx.gitdir })));
+  if (options.branch !== false && !branch) {
+    throw new CpvError('E_USAGE', 'HEAD is detached: name the branch to push', { hint: 'pass branch' });
+  }
+  const wanted = options.tags === true ? await tagNames(ctx) : (options.tags ?? []);
+  const refs = [...(branch ? [`refs/heads/${branch}`] : []), ...wanted.map((t) => `refs/tags/${t}`)];
+  const local = new Map<string, string>();
+  for (const ref of refs) {
+    try {
+      local.set(ref, await git.resolveRef({ fs: ctx.fs, gitdir: ctx.gitdir, ref }));
+    } catch {
+      throw new CpvError('E_BAD_REV', `nothing to push: '${ref}' does not exist here`, {
+        hint: 'check the branch and tag names',
+      });
+    }
+  }
+  const result: PushResult = { pushed: [], upToDate: [] };
+  const rejected: string[] = [];
+  try {
+    const remoteRefs = await serverRefs(session, true);
+    if (branch) await lock.lockGitFile(`refs/remotes/${remote}/${branch}`);
+    for (const ref of refs) {
+      const there = remoteRefs.get(ref);
+      if (there === local.get(ref)) {
+        result.upToDate.push(ref);
+        continue;
+      }
+      if (ref.startsWith('refs/tags/') && there && !options.force) {
+        rejected.push(`${ref.slice(10)} (already exists there)`);
+        continue;
+      }
+      await git.push({
+        fs: ctx.fs,
+        http: session.http,
+        gitdir: ctx.gitdir,
+        url: session.isoUrl,
+        remote,
+        ref,
+        remoteRef: ref,
+        force: options.force,
+        headers: session.headers,
+        cache: ctx.cache,
+        ...session.callbacks,
+      });
+      result.pushed.push(ref);
+    }
+  } catch (err) {
+    if (err instanceof CpvError) throw err;
+    throw session.fail(err, action);
+  }
+  if (rejected.length > 0) {
+    throw new CpvError(
+      'E_PUSH_REJECTED',
+      `${action}: rejected tags ${rejected.join(', ')}${result.pushed.length ? `; pushed ${result.pushed.join(', ')}` : ''}`,
+      {
+        hint: 'a tag never moves silently: pick another name, or push with force to overwrite the remote tag',
+      },
+    );
+  }
+  return result;
+}
