@@ -32,7 +32,10 @@ interface ObjectRef {
 const FETCH_JOBS = 8;
 
 /** Downloads into the cache every object the pointer texts need that the cache lacks. */
-export async function fetchData(repoDir: string, pointers: Array<{ name: string; text: string }>): Promise<number> {
+export async function fetchData(
+  repoDir: string,
+  pointers: Array<{ name: string; text: string }>,
+): Promise<number> {
   const repo = Repo.open(repoDir);
   // The remote is opened only when something is missing: a download of what is all in the cache
   // needs no network and no credentials.
