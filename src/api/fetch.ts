@@ -90,6 +90,7 @@ async function fetchFromRemote(
           await downloadToCache(remote, repo.odb, ref.oid, ref.hashName, {
             signal: opts.signal,
             onBytes: progress.bytes,
+            jobs,
           });
           downloaded += 1;
           progress.object();

@@ -156,10 +156,7 @@ async function uploadAll(
             objectKey(obj.oid, obj.hashName),
             repo.odb.pathFor(obj.oid, obj.hashName),
             obj.size,
-            {
-              signal: opts.signal,
-              onBytes: progress.bytes,
-            },
+            { signal: opts.signal, onBytes: progress.bytes, jobs },
           );
           done.add(objectId(obj));
           progress.object();

@@ -17,6 +17,8 @@ export interface TransferCallOptions {
   signal?: AbortSignal | undefined;
   /** Called with the number of bytes just moved (for progress bars). */
   onBytes?: ((n: number) => void) | undefined;
+  /** Parallel requests one large object may use (multipart parts, ranged reads). */
+  jobs?: number | undefined;
 }
 
 export interface Remote {

@@ -21,11 +21,12 @@
 import * as fs from 'node:fs';
 import * as https from 'node:https';
 import * as path from 'node:path';
-import { pipeline, type Readable, Transform } from 'node:stream';
+import { pipeline, Readable, Transform } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  type GetObjectCommandOutput,
   HeadBucketCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
@@ -43,7 +44,7 @@ import pLimit from 'p-limit';
 import { CpvError, errnoCode } from '../errors.js';
 import type { RemoteConfig } from './index.js';
 import type { Remote, TransferCallOptions } from './remote.js';
-import { abortedError } from './retry.js';
+import { abortedError, withRetry } from './retry.js';
 
 const MiB = 1024 * 1024;
 /** S3's smallest part (all but the last) and its largest part count. */
@@ -51,6 +52,8 @@ export const MIN_PART_SIZE = 5 * MiB;
 const MAX_PARTS = 10_000;
 const DEFAULT_TIMEOUT_S = 60;
 const STALE_UPLOAD_MS = 60 * 60 * 1000;
+/** Objects larger than this are read as parallel ranges of this size. */
+const RANGE_SIZE = 8 * MiB;
 
 /** Part size for an object of `size` bytes: max(5 MiB, size / 10,000), rounded up to a MiB. */
 export function partSizeFor(size: number): number {
@@ -177,24 +180,19 @@ export class S3Remote implements Remote {
     }
   }
 
+  /**
+   * Reads an object. The first request asks for the first range only; when the object is bigger,
+   * the rest is fetched as ranges `jobs` at a time and handed on in order, so one large object
+   * downloads over several connections while memory stays near `jobs × range size`.
+   */
   async get(key: string, opts: TransferCallOptions = {}): Promise<Readable> {
     await this.checkBucket(opts.signal);
-    let body: Readable;
-    try {
-      const res = await this.client.send(
-        new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, ...this.params.read }),
-        { abortSignal: opts.signal },
-      );
-      body = res.Body as Readable;
-    } catch (err) {
-      if (httpStatus(err) === 404) {
-        throw new CpvError('E_REMOTE_NOT_FOUND', `'${key}' does not exist on remote '${this.name}'`, {
-          hint: 'Push it from a clone that has it in its cache (cpv push).',
-          cause: err,
-        });
-      }
-      throw this.error(err, `cannot download '${key}'`, opts.signal);
-    }
+    const first = await this.getRange(key, 0, RANGE_SIZE - 1, opts);
+    const total = first.total;
+    const body =
+      total === undefined || total <= RANGE_SIZE
+        ? first.body
+        : Readable.from(this.rangesAfterFirst(key, first.body, total, opts), { objectMode: false });
     if (opts.onBytes === undefined) return body;
     const onBytes = opts.onBytes;
     const counted = new Transform({
@@ -205,6 +203,90 @@ export class S3Remote implements Remote {
     });
     pipeline(body, counted, () => undefined);
     return counted;
+  }
+
+  /** Streams the first range, then yields the later ones in order while the next are in flight. */
+  private async *rangesAfterFirst(
+    key: string,
+    firstBody: Readable,
+    total: number,
+    opts: TransferCallOptions,
+  ): AsyncGenerator<Buffer> {
+    const window = Math.max(1, opts.jobs ?? this.jobs ?? 4);
+    const pending: Array<Promise<Buffer>> = [];
+    let next = RANGE_SIZE;
+    const refill = () => {
+      while (pending.length < window && next < total) {
+        const start = next;
+        const end = Math.min(next + RANGE_SIZE, total) - 1;
+        next = end + 1;
+        const p = withRetry(() => this.rangeBytes(key, start, end, opts), { signal: opts.signal });
+        p.catch(() => undefined); // awaited below; this only stops an early exit from leaking a rejection
+        pending.push(p);
+      }
+    };
+    refill();
+    for await (const chunk of firstBody) yield chunk as Buffer;
+    while (pending.length > 0) {
+      const bytes = await pending.shift()!;
+      refill();
+      yield bytes;
+    }
+  }
+
+  private async rangeBytes(
+    key: string,
+    start: number,
+    end: number,
+    opts: TransferCallOptions,
+  ): Promise<Buffer> {
+    const { body } = await this.getRange(key, start, end, opts);
+    const chunks: Buffer[] = [];
+    for await (const chunk of body) chunks.push(chunk as Buffer);
+    const bytes = Buffer.concat(chunks);
+    if (bytes.length !== end - start + 1) {
+      throw Object.assign(new Error(`short range read of '${key}'`), { code: 'ECONNRESET' });
+    }
+    return bytes;
+  }
+
+  /** GET of bytes `start..end`; `total` is the object's size (from Content-Range). */
+  private async getRange(
+    key: string,
+    start: number,
+    end: number,
+    opts: TransferCallOptions,
+  ): Promise<{ body: Readable; total: number | undefined }> {
+    const request = (range: string | undefined) =>
+      this.client.send(
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: this.prefix + key,
+          ...(range === undefined ? {} : { Range: range }),
+          ...this.params.read,
+        }),
+        { abortSignal: opts.signal },
+      );
+    try {
+      let res: GetObjectCommandOutput;
+      try {
+        res = await request(`bytes=${start}-${end}`);
+      } catch (err) {
+        // An empty object has no byte 0: servers answer 416 to any range.
+        if (httpStatus(err) !== 416 || start !== 0) throw err;
+        res = await request(undefined);
+      }
+      const match = /\/(\d+)$/.exec(res.ContentRange ?? '');
+      return { body: res.Body as Readable, total: match ? Number(match[1]) : res.ContentLength };
+    } catch (err) {
+      if (httpStatus(err) === 404) {
+        throw new CpvError('E_REMOTE_NOT_FOUND', `'${key}' does not exist on remote '${this.name}'`, {
+          hint: 'Push it from a clone that has it in its cache (cpv push).',
+          cause: err,
+        });
+      }
+      throw this.error(err, `cannot download '${key}'`, opts.signal);
+    }
   }
 
   async delete(key: string, opts: TransferCallOptions = {}): Promise<void> {
@@ -285,7 +367,7 @@ export class S3Remote implements Remote {
         ...this.params.write,
       },
       partSize,
-      queueSize: Math.max(1, this.jobs ?? 4),
+      queueSize: Math.max(1, opts.jobs ?? this.jobs ?? 4),
       leavePartsOnError: false,
       abortController: controller,
     });
