@@ -52,5 +52,28 @@ export { ConfigDocument, parseConfig } from './dvcfile/config.js';
 export { DvcFile, type DvcOutput } from './dvcfile/dvcfile.js';
 export { type ManifestEntry, manifestOid, parseManifest, serializeManifest } from './dvcfile/manifest.js';
 export { CpvError, type CpvErrorCode, isCpvError } from './errors.js';
+export type { GitCredentials } from './git/auth.js';
+export type { CommitOptions as GitCommitOptions } from './git/commit.js';
+export type { Identity as GitIdentity } from './git/identity.js';
+export type { LockOptions as GitLockOptions } from './git/lock.js';
+export type {
+  CloneOptions as GitCloneOptions,
+  FetchOptions as GitFetchOptions,
+  FetchResult as GitFetchResult,
+  PushOptions as GitPushOptions,
+  PushResult as GitPushResult,
+  RemoteOptions as GitRemoteOptions,
+} from './git/remotes.js';
+export { GitRepo, type OpenOptions as GitOpenOptions } from './git/repo.js';
+export type {
+  CommitInfo as GitCommitInfo,
+  LogOptions as GitLogOptions,
+  Person as GitPerson,
+  TagInfo as GitTagInfo,
+  TreeEntry as GitTreeEntry,
+} from './git/revs.js';
+export type { SshOptions as GitSshOptions } from './git/ssh-transport.js';
+export type { TagOptions as GitTagOptions, TagResult as GitTagResult } from './git/tags.js';
+export type { FileStatus as GitFileStatus } from './git/worktree.js';
 export { getRemote, openRemote, type RemoteConfig, remoteConfig } from './remote/index.js';
 export type { Remote, TransferCallOptions } from './remote/remote.js';

@@ -129,6 +129,15 @@ export function toCpvError(err: unknown, ctx: ErrorContext): CpvError {
       'run `git fsck --full` to see what is broken; re-clone or restore .git from a backup',
     );
   }
+  const what = (err as { data?: { what?: unknown } }).data?.what;
+  if (code === 'NotFoundError' && typeof what === 'string' && /^[0-9a-f]{40}$/.test(what)) {
+    // an object something in the repository points at is gone: that is damage, not a typo
+    return make(
+      'E_GIT_CORRUPT',
+      `${ctx.action}: the git repository is damaged (object ${what} is missing)`,
+      'run `git fsck --full` to see what is broken; fetch it again from a remote, or restore .git from a backup',
+    );
+  }
   if (code === 'NotFoundError') {
     return make(
       'E_BAD_REV',

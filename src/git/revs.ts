@@ -57,13 +57,17 @@ function badRev(rev: string, why = 'unknown revision'): CpvError {
   });
 }
 
-/** The type and parsed content of an object, or E_BAD_REV naming `rev` when it does not exist. */
-async function readObject(ctx: GitContext, oid: string, rev: string) {
+/**
+ * The type and parsed content of an object. A missing object is E_BAD_REV when the caller named it
+ * (`named`), and E_GIT_CORRUPT when the repository itself points at it (a tag's target, a parent).
+ */
+async function readObject(ctx: GitContext, oid: string, rev: string, named = false) {
   const git = await loadGit();
   try {
     return await git.readObject({ fs: ctx.fs, gitdir: ctx.gitdir, oid, cache: ctx.cache });
   } catch (err) {
-    if ((err as { code?: string }).code === 'NotFoundError') throw badRev(rev, 'no object for revision');
+    if (named && (err as { code?: string }).code === 'NotFoundError')
+      throw badRev(rev, 'no object for revision');
     throw toCpvError(err, { action: `read ${rev}` });
   }
 }
@@ -129,7 +133,8 @@ export async function resolveRev(ctx: GitContext, rev: string): Promise<string> 
   const m = /^(.*?)((?:~\d*|\^\d*|\^\{[a-z]*\})*)$/.exec(rev.trim());
   const base = m?.[1] ?? '';
   let oid = await resolveBase(ctx, base, rev);
-  await readObject(ctx, oid, rev); // a full oid resolves without existing: make sure it does
+  // a full oid resolves without existing: make sure it does (a ref to a missing object is damage)
+  await readObject(ctx, oid, rev, /^[0-9a-f]{40}$/i.test(base));
   for (const op of (m?.[2] ?? '').match(/~\d*|\^\{[a-z]*\}|\^\d*/g) ?? []) {
     oid = await applySuffix(ctx, oid, op, rev);
   }
@@ -249,7 +254,8 @@ export async function readFileAtRev(ctx: GitContext, rev: string, filepath: stri
 
 function pathError(err: unknown, rev: string, rel: string): CpvError {
   const code = (err as { code?: string }).code;
-  if (code === 'NotFoundError') {
+  const what = (err as { data?: { what?: string } }).data?.what ?? '';
+  if (code === 'NotFoundError' && !/^[0-9a-f]{40}$/.test(what)) {
     return new CpvError('E_BAD_REV', `path '${rel}' does not exist in '${rev}'`, {
       hint: 'check the path (relative to the repository root) and the revision',
     });
