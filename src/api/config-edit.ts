@@ -9,6 +9,7 @@
  * every level, where DVC prints nothing and exits 0 when no level was named; a new
  * `.dvc/config.local` is created with mode 0600 since it holds credentials.
  */
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
@@ -26,7 +27,6 @@ import {
 } from '../dvcfile/config-schema.js';
 import { CpvError } from '../errors.js';
 import { toPosix } from '../fsutil.js';
-import { findRepoRoot } from './repo.js';
 import { type ConfigLevel, configPathFor } from './repo-config.js';
 
 export type { ConfigLevel } from './repo-config.js';
@@ -68,9 +68,28 @@ export interface ConfigScope {
   dvcDir: string | undefined;
 }
 
+/**
+ * The nearest directory at or above `start` holding `.dvc/` (as `Repo.open` finds it). Kept here
+ * rather than imported from repo.ts so config commands do not load the cache and git modules.
+ */
+function findDvcRoot(start: string): string | undefined {
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    if (isDirectory(path.join(dir, '.dvc'))) return dir;
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false; // missing or unreadable: not a repository here, keep climbing
+  }
+}
+
 export function configScope(cwd: string = process.cwd()): ConfigScope {
   const abs = path.resolve(cwd);
-  const root = findRepoRoot(abs);
+  const root = findDvcRoot(abs);
   return { cwd: abs, root, dvcDir: root === undefined ? undefined : path.join(root, '.dvc') };
 }
 
