@@ -52,7 +52,11 @@ function cpvSync(cwd: string, ...args: string[]) {
 
 /** Starts `cpv args` and SIGKILLs it after `ms`; resolves when it is gone. */
 function runAndKill(cwd: string, args: string[], ms: number): Promise<void> {
-  const child: ChildProcess = spawn(process.execPath, [bin, ...args], { cwd, env, stdio: 'ignore' });
+  const child: ChildProcess = spawn(process.execPath, [bin, ...args], {
+    cwd,
+    env: { ...env, ...homeOf(cwd) },
+    stdio: 'ignore',
+  });
   const timer = setTimeout(() => child.kill('SIGKILL'), ms);
   return new Promise((resolve) => {
     child.on('exit', () => {
@@ -116,6 +120,10 @@ interface Scenario {
   verify(cwd: string): void;
   /** Object stores to check after every kill. */
   stores(cwd: string): string[];
+  /** Finishes the work after a kill (default: the same command again). */
+  rerun?(cwd: string, args: string[]): void;
+  /** The state holds absolute paths of itself (settings, storage): build it anew for each kill. */
+  buildEachTime?: boolean;
 }
 
 function baseRepo(): string {
@@ -224,6 +232,62 @@ const SCENARIOS: Scenario[] = [
   },
 ];
 
+/** A model repo made by `cpv model init`, its settings (CPV_HOME) and storage inside `root`. */
+function modelScenario(name: string, prepare: (root: string, repo: string) => string[]): Scenario {
+  return {
+    name,
+    buildEachTime: true,
+    setup() {
+      const root = tempDir();
+      const home = { CPV_HOME: path.join(root, 'home') };
+      cpvIn(root, home, 'setup', '--storage-dir', path.join(root, 'storage'));
+      fs.mkdirSync(path.join(root, 'src', 'train'), { recursive: true });
+      fs.writeFileSync(path.join(root, 'src', 'train', 'a.csv'), 'x,y\n');
+      cpvIn(root, home, 'model', 'init', 'vision/resnet', '--data', path.join(root, 'src'));
+      const args = prepare(root, path.join(root, 'resnet'));
+      return { cwd: root, args };
+    },
+    verify(root) {
+      const versions = cpvIn(root, homeOf(root), 'model', 'versions', 'vision/resnet', '--json');
+      expect(Array.isArray(JSON.parse(versions))).toBe(true);
+      expect(JSON.parse(cpvSync(path.join(root, 'resnet'), 'status', '--json'))).toEqual({});
+    },
+    stores: (root) => [
+      cacheOf(path.join(root, 'resnet')),
+      path.join(root, 'storage', 'vision', 'resnet', 'files', 'md5'),
+    ],
+  };
+}
+
+const homeOf = (root: string) => ({ CPV_HOME: path.join(root, 'home') });
+
+function cpvIn(cwd: string, extra: Record<string, string>, ...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8', env: { ...env, ...extra } });
+  if (r.status !== 0) throw new Error(`cpv ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return r.stdout;
+}
+
+SCENARIOS.push(
+  modelScenario('model upload', (_root, repo) => {
+    fs.writeFileSync(path.join(repo, 'model.bin'), Buffer.alloc(6 << 20, 7));
+    return ['model', 'upload', 'vision/resnet', '--metrics', '{"loss":0.1}'];
+  }),
+  {
+    ...modelScenario('model tag', (root, repo) => {
+      fs.writeFileSync(path.join(repo, 'model.bin'), Buffer.alloc(1 << 20, 9));
+      cpvIn(root, homeOf(root), 'model', 'upload', 'vision/resnet', '--metrics', '{"loss":0.2}');
+      return ['model', 'tag', 'vision/resnet', 'v1.0', '-m', 'first'];
+    }),
+    // A kill after the tag was written leaves it whole; tagging again is then refused.
+    rerun(root, args) {
+      const tags = JSON.parse(cpvIn(root, homeOf(root), 'model', 'versions', 'vision/resnet', '--json'));
+      if (tags.length === 0) cpvIn(root, homeOf(root), ...args);
+      const again = JSON.parse(cpvIn(root, homeOf(root), 'model', 'versions', 'vision/resnet', '--json'));
+      expect(again.map((v: { tag: string }) => v.tag)).toEqual(['v1.0']);
+    },
+  },
+);
+
 function remoteOf(cwd: string): string {
   const config = fs.readFileSync(path.join(cwd, '.dvc', 'config'), 'utf8');
   const url = /url = (.+)/.exec(config)?.[1]?.trim() ?? '';
@@ -235,6 +299,7 @@ function remoteOf(cwd: string): string {
  * git several times; a copy takes milliseconds). A push starts from an empty remote each time.
  */
 function starter(s: Scenario): () => { cwd: string; args: string[] } {
+  if (s.buildEachTime) return () => s.setup();
   const template = s.setup();
   return () => {
     const cwd = path.join(tempDir(), 'repo');
@@ -248,7 +313,7 @@ function starter(s: Scenario): () => { cwd: string; args: string[] } {
 function calibrate(s: Scenario, fresh: () => { cwd: string; args: string[] }): number {
   const { cwd, args } = fresh();
   const t0 = performance.now();
-  cpvSync(cwd, ...args);
+  cpvIn(cwd, homeOf(cwd), ...args);
   const ms = performance.now() - t0;
   s.verify(cwd);
   return ms;
@@ -271,11 +336,13 @@ describe(`kill -9 at ${KILLS} seeded points per command, then rerun`, () => {
           if (bad.length > 0) failures++;
           expect(bad, `${scenario.name} killed at ${at} ms: corrupt objects in ${store}`).toEqual([]);
         }
-        cpvSync(cwd, ...args);
+        if (scenario.rerun) scenario.rerun(cwd, args);
+        else cpvIn(cwd, homeOf(cwd), ...args);
         scenario.verify(cwd);
         for (const store of scenario.stores(cwd)) expect(badObjects(store)).toEqual([]);
-        if (fs.existsSync(path.join(cwd, '.git'))) {
-          const fsck = spawnSync('git', ['fsck', '--full'], { cwd, encoding: 'utf8' });
+        for (const gitDir of [cwd, path.join(cwd, 'resnet')]) {
+          if (!fs.existsSync(path.join(gitDir, '.git'))) continue;
+          const fsck = spawnSync('git', ['fsck', '--full'], { cwd: gitDir, encoding: 'utf8' });
           expect(fsck.status, fsck.stderr).toBe(0);
         }
         fs.rmSync(cwd, { recursive: true, force: true });
