@@ -230,4 +230,5 @@ if (want('md5')) benchMd5();
 let repo;
 if (want('add') || want('startup')) repo = benchAdd();
 if (want('startup')) benchStartup(repo);
+if (want('workspace')) (await import('./workspace.mjs')).benchWorkspace(row);
 printTable();

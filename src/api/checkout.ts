@@ -192,6 +192,7 @@ async function planFile(
   relink: boolean,
 ): Promise<OutputPlan> {
   const plan = emptyPlan(abs, repo.display(abs), hashName);
+  plan.removals.push(...siblingTemps(abs));
   const link = { abs, md5, isexec };
   const st = fs.statSync(abs, { throwIfNoEntry: false });
   if (st === undefined) {
@@ -261,11 +262,35 @@ async function planDirectory(
   }
   for (const [relpath, file] of have) {
     if (wantedPaths.has(relpath) || !inFilter(relpath, sel.filter)) continue;
-    if (!(await repo.odb.exists(file.md5, hashName))) plan.atRisk.push(repo.display(file.entry.path));
+    const leftover = isLinkerTemp(relpath);
+    if (!leftover && !(await repo.odb.exists(file.md5, hashName)))
+      plan.atRisk.push(repo.display(file.entry.path));
     plan.removals.push(file.entry.path);
     plan.kind = 'modified';
   }
   return plan;
+}
+
+/**
+ * A temp file of a link interrupted by a crash (`.<name>.tmp-<12 hex>`, see `tempPathFor`): our
+ * own leftover, removed without asking.
+ */
+function isLinkerTemp(relpath: string): boolean {
+  return /^\..+\.tmp-[0-9a-f]{12}$/.test(relpath.slice(relpath.lastIndexOf('/') + 1));
+}
+
+/** Leftover link temps of a single-file output, beside it in its directory. */
+function siblingTemps(abs: string): string[] {
+  const base = path.basename(abs);
+  let names: string[];
+  try {
+    names = fs.readdirSync(path.dirname(abs));
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => n.startsWith(`.${base}.tmp-`) && isLinkerTemp(n))
+    .map((n) => path.join(path.dirname(abs), n));
 }
 
 /** Lists the files under `abs` (a directory about to be replaced) whose bytes the cache lacks. */

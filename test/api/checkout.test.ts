@@ -236,6 +236,20 @@ describe('cpv checkout', () => {
   });
 });
 
+describe('cpv checkout after a crash', () => {
+  it('removes link temps a killed checkout left behind, without asking for --force', async () => {
+    const dir = await tracked();
+    materialise(dir, { 'data/sub/.b.txt.tmp-0123456789ab': 'half', '.model.bin.tmp-abcdef012345': 'half' });
+    await checkout([], { cwd: dir });
+    expect(fs.existsSync(path.join(dir, 'data/sub/.b.txt.tmp-0123456789ab'))).toBe(false);
+    expect(fs.existsSync(path.join(dir, '.model.bin.tmp-abcdef012345'))).toBe(false);
+    expect((await repoStatus([], { cwd: dir })).stages).toEqual({});
+    // A user's file that merely looks similar is data: it needs --force.
+    materialise(dir, { 'data/.notes.tmp-xyz': 'mine' });
+    await expectError(checkout([], { cwd: dir }), 'E_NEEDS_FORCE');
+  });
+});
+
 describe('cpv checkout on DVC-written repositories', () => {
   function unpack(name: string): string {
     const top = tempDir(`cpv-co-${name}-`);
