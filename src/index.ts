@@ -3,8 +3,15 @@
  * The library never prints and never exits: it returns results and throws CpvError.
  */
 export { type AddedOutput, type AddOptions, type AddResult, addTargets } from './api/add.js';
+export {
+  type CheckoutChange,
+  type CheckoutOptions,
+  type CheckoutResult,
+  checkout,
+} from './api/checkout.js';
 export * from './api/checkpoint/index.js';
 export { type CloudStatus, type CloudStatusResult, cloudStatus } from './api/cloud-status.js';
+export { type CommitOptions, type CommitResult, commitTargets } from './api/commit.js';
 export {
   type ConfigEditResult,
   type ConfigEntry,
@@ -15,8 +22,12 @@ export {
   setConfig,
   unsetConfig,
 } from './api/config-edit.js';
+export { type DiffOptions, type DiffResult, diffRevisions } from './api/diff.js';
 export { type FetchResult, fetch } from './api/fetch.js';
+export { type GcOptions, type GcPlan, type GcResult, gc } from './api/gc.js';
 export { type InitOptions, type InitResult, initRepo } from './api/init.js';
+export { type LsEntry, type LsOptions, listTracked } from './api/ls.js';
+export { type MoveOptions, type MoveResult, moveOutput } from './api/move.js';
 export { type PullOptions, type PullResult, pull } from './api/pull.js';
 export { type PushResult, push } from './api/push.js';
 export {
@@ -32,6 +43,7 @@ export {
   setRemoteDefault,
   unsetRemoteDefault,
 } from './api/remote-config.js';
+export { type RemoveOptions, type RemoveResult, removeTargets } from './api/remove.js';
 export { findRepoRoot, Repo } from './api/repo.js';
 export {
   type OutputStatus,
@@ -54,6 +66,7 @@ export { type ManifestEntry, manifestOid, parseManifest, serializeManifest } fro
 export { CpvError, type CpvErrorCode, isCpvError } from './errors.js';
 export type { GitCredentials } from './git/auth.js';
 export type { CommitOptions as GitCommitOptions } from './git/commit.js';
+export { GitHistory, type RecordedOutput } from './git/history.js';
 export type { Identity as GitIdentity } from './git/identity.js';
 export type { LockOptions as GitLockOptions } from './git/lock.js';
 export type {
