@@ -110,23 +110,42 @@ function displayOut(repo: Repo, sel: SelectedOutput): string {
   return repo.display(abs);
 }
 
+/** Paths inline (errors are one line), at most ten of them. */
+export function listPaths(paths: string[]): string {
+  const shown = paths.slice(0, 10).map((p) => `'${p}'`);
+  if (paths.length > 10) shown.push(`… and ${paths.length - 10} more`);
+  return shown.join(', ');
+}
+
+/** A refusal that also carries every path it is about, for programs. */
+export class CheckoutRefusedError extends CpvError {
+  constructor(
+    code: 'E_NEEDS_FORCE' | 'E_CACHE_MISSING',
+    message: string,
+    hint: string,
+    readonly paths: string[],
+  ) {
+    super(code, message, { hint });
+  }
+}
+
 function missingError(paths: string[]): CpvError {
-  return new CpvError(
+  return new CheckoutRefusedError(
     'E_CACHE_MISSING',
-    `checkout failed: the cache lacks the data of\n${paths.map((p) => `\t${p}`).join('\n')}`,
-    { hint: 'Fetch it first (cpv pull / cpv fetch), or rerun with --allow-missing to skip these.' },
+    `checkout failed: the cache lacks the data of ${listPaths(paths)}`,
+    'Fetch it first (cpv pull / cpv fetch), or rerun with --allow-missing to skip these.',
+    paths,
   );
 }
 
 function refuseDataLoss(plans: OutputPlan[], force: boolean): void {
   const atRisk = plans.flatMap((p) => p.atRisk);
   if (atRisk.length === 0 || force) return;
-  throw new CpvError(
+  throw new CheckoutRefusedError(
     'E_NEEDS_FORCE',
-    `checkout would overwrite or delete workspace data that is not in the cache:\n${atRisk
-      .map((p) => `\t${p}`)
-      .join('\n')}`,
-    { hint: 'Save it first (cpv commit / cpv add), or rerun with --force to discard these changes.' },
+    `checkout would overwrite or delete workspace data that is not in the cache: ${listPaths(atRisk)}`,
+    'Save it first (cpv commit / cpv add), or rerun with --force to discard these changes.',
+    atRisk,
   );
 }
 

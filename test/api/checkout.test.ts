@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { addTargets } from '../../src/api/add.js';
-import { checkout } from '../../src/api/checkout.js';
+import { type CheckoutRefusedError, checkout } from '../../src/api/checkout.js';
 import { initRepo } from '../../src/api/init.js';
 import { repoStatus } from '../../src/api/status.js';
 import { Linker, workspaceFileMode } from '../../src/cache/link.js';
@@ -75,9 +75,11 @@ describe('cpv checkout', () => {
     fs.writeFileSync(path.join(dir, 'data/new.txt'), 'brand new');
     const before = snapshot(dir);
     const err = await expectError(checkout([], { cwd: dir }), 'E_NEEDS_FORCE');
-    expect(err.message).toContain('\tdata/a.txt');
-    expect(err.message).toContain('\tdata/new.txt');
-    expect(err.message).toContain('\tmodel.bin');
+    expect(err.message).toContain("'data/a.txt'");
+    expect(err.message).toContain("'data/new.txt'");
+    expect(err.message).toContain("'model.bin'");
+    expect(err.message).not.toContain('\n');
+    expect((err as CheckoutRefusedError).paths.sort()).toEqual(['data/a.txt', 'data/new.txt', 'model.bin']);
     expect(err.hint).toContain('--force');
     expect(snapshot(dir)).toEqual(before);
 
@@ -213,7 +215,7 @@ describe('cpv checkout', () => {
     fs.rmSync(path.join(dir, 'data'), { recursive: true });
     fs.rmSync(path.join(dir, '.dvc/cache/files/md5/2c'), { recursive: true }); // data/a.txt's object
     const err = await expectError(checkout([], { cwd: dir }), 'E_CACHE_MISSING');
-    expect(err.message).toContain('\tdata');
+    expect(err.message).toContain("'data'");
     expect(fs.existsSync(path.join(dir, 'model.bin'))).toBe(false);
     const result = await checkout([], { cwd: dir, allowMissing: true });
     expect(result.missing).toEqual(['data']);
