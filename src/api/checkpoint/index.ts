@@ -2,6 +2,14 @@
  * The checkpoint API's public surface: the classes our users call and the types of what they
  * take and return. Everything else in this folder is internal.
  */
+export {
+  CombinedCheckpointsManage,
+  type CombinedMetadata,
+  type CombinedRevertOptions,
+  type CombinedRevertResult,
+  type CombinedTagOptions,
+  type Release,
+} from './combined.js';
 export type { AwsSettings, CpvConfigData, GitSettings } from './config-file.js';
 export {
   type AwsProfileSetup,

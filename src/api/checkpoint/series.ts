@@ -117,6 +117,8 @@ export interface VersionInfo {
   /** Size in bytes of the versioned output at that version. */
   size: number | undefined;
   md5: string | undefined;
+  /** Files in it, for a directory output. */
+  nfiles: number | undefined;
   /** Last metrics line at that version (model series). */
   metrics?: MetricsEntry;
   /** Lineage: the data version the model was trained with. */
@@ -149,7 +151,7 @@ export function pointerOut(
   return { md5: out?.md5, size: out?.size, nfiles: out?.nfiles };
 }
 
-async function textAt(repo: ModelRepo, commit: string, file: string): Promise<string | undefined> {
+export async function textAt(repo: ModelRepo, commit: string, file: string): Promise<string | undefined> {
   const bytes = await repo.git.readAt(commit, file);
   return bytes === undefined ? undefined : Buffer.from(bytes).toString('utf8');
 }
@@ -159,14 +161,14 @@ async function textAt(repo: ModelRepo, commit: string, file: string): Promise<st
  * before reads, `pull` (fast-forward main, then tags) before writes, so a tag or revert made here
  * builds on what other machines pushed.
  */
-async function syncWithHost(repo: ModelRepo, mode: 'fetch' | 'pull'): Promise<void> {
+export async function syncWithHost(repo: ModelRepo, mode: 'fetch' | 'pull'): Promise<void> {
   if (repo.gitUrl() === undefined || (await repo.git.originUrl()) === undefined) return;
   if (mode === 'fetch') await repo.git.fetch(repo.gitCredentials());
   else await repo.git.pull(repo.gitCredentials(), repo.identity());
 }
 
 /** Pushes `ref` when the repo has a git host; returns whether it did. */
-async function pushRef(
+export async function pushRef(
   repo: ModelRepo,
   ref: string,
   opts: { force?: boolean; delete?: boolean } = {},
@@ -512,6 +514,7 @@ export async function versionInfo(repo: ModelRepo, spec: SeriesSpec, tag: string
     message: info.message,
     size: out.size,
     md5: out.md5,
+    nfiles: out.nfiles,
   };
   if (spec.metrics) {
     const entry = parseMetricsLog((await textAt(repo, info.commit, METRICS_FILE)) ?? '').at(-1);
