@@ -1,9 +1,13 @@
 /**
- * The git operations the checkpoint API needs, behind one small interface so the implementation
- * can move to the shared git layer (`src/git/`) once its commit/tag/push API lands, without
- * touching the checkpoint classes. For now it calls isomorphic-git directly, through
- * `atomicGitFs` (no half-written refs or index) and under `withWriteLock` for every write (no two
- * cpv writers at once, and none while the git CLI holds its own lock files).
+ * The git operations the checkpoint API needs, behind one small interface (`ModelGit`).
+ *
+ * Commits, tags, reading files and trees at a revision, clone and push of branches and tags go
+ * through the shared git layer (`GitRepo` in `src/git/`: git's own lock files, identity lookup,
+ * HTTPS remotes with credentials that are never stored). Four things it does not offer yet are
+ * done here directly with isomorphic-git, through `atomicGitFs` and under the same repository
+ * write lock: the work-tree status of every file, deleting a local tag, deleting a tag on the
+ * host (to roll back a half-pushed release), and fetch with tag pruning plus a fast-forward pull
+ * (so a rolled-back tag also disappears from other machines).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -13,6 +17,7 @@ import { CpvError } from '../../errors.js';
 import { authCallbacks, type GitCredentials, redact } from '../../git/auth.js';
 import { atomicGitFs } from '../../git/git-fs.js';
 import { withWriteLock } from '../../git/lock.js';
+import { GitRepo } from '../../git/repo.js';
 
 type IsoGit = typeof import('isomorphic-git');
 type Http = typeof import('isomorphic-git/http/node');
@@ -89,8 +94,11 @@ export class ModelGit {
   }
 
   async init(): Promise<void> {
-    const git = await loadGit();
-    await git.init({ fs, dir: this.dir, defaultBranch: DEFAULT_BRANCH });
+    await GitRepo.init(this.dir, { defaultBranch: DEFAULT_BRANCH });
+  }
+
+  private open(): GitRepo {
+    return GitRepo.open(this.dir);
   }
 
   /** Files whose content differs between the work tree, the index and HEAD (ignored files excluded). */
@@ -102,21 +110,10 @@ export class ModelGit {
 
   /** Stages every change (new, modified, deleted) and commits; returns the commit, or undefined if nothing changed. */
   async commitAll(message: string, author: Identity): Promise<string | undefined> {
-    const git = await loadGit();
-    return withWriteLock(this.gitdir, async () => {
-      try {
-        for (const [filepath, head, work, stage] of await git.statusMatrix({ fs, dir: this.dir })) {
-          if (head === 1 && work === 1 && stage === 1) continue;
-          if (work === 0) await git.remove({ fs: this.fs(), dir: this.dir, filepath });
-          else await git.add({ fs: this.fs(), dir: this.dir, filepath });
-        }
-        const rows = await git.statusMatrix({ fs, dir: this.dir });
-        if (!rows.some(([, head, , stage]) => head !== 1 || stage !== 1)) return undefined;
-        return await git.commit({ fs: this.fs(), dir: this.dir, message, author });
-      } catch (err) {
-        throw gitError('commit failed', err);
-      }
-    });
+    const paths = await this.changedFiles();
+    if (paths.length === 0) return undefined;
+    const who = { name: author.name, email: author.email };
+    return this.open().commit({ message, author: who, committer: who, paths });
   }
 
   async headCommit(): Promise<string | undefined> {
@@ -129,8 +126,7 @@ export class ModelGit {
   }
 
   async listTags(): Promise<string[]> {
-    const git = await loadGit();
-    return git.listTags({ fs, dir: this.dir });
+    return (await this.open().listTags()).map((t) => t.name);
   }
 
   async hasTag(name: string): Promise<boolean> {
@@ -144,26 +140,12 @@ export class ModelGit {
     tagger: Identity,
     opts: { force?: boolean; commit?: string } = {},
   ): Promise<void> {
-    const git = await loadGit();
-    await withWriteLock(this.gitdir, async () => {
-      if (!opts.force && (await this.hasTag(name))) {
-        throw new CpvError('E_TAG_EXISTS', `tag ${name} exists already`, {
-          hint: 'Choose another version, or pass force to move the tag.',
-        });
-      }
-      try {
-        await git.annotatedTag({
-          fs: this.fs(),
-          dir: this.dir,
-          ref: name,
-          message,
-          tagger,
-          force: opts.force ?? false,
-          ...(opts.commit ? { object: opts.commit } : {}),
-        });
-      } catch (err) {
-        throw gitError(`cannot create tag ${name}`, err);
-      }
+    await this.open().tag({
+      name,
+      message,
+      tagger: { name: tagger.name, email: tagger.email },
+      force: opts.force ?? false,
+      ...(opts.commit ? { rev: opts.commit } : {}),
     });
   }
 
@@ -176,56 +158,38 @@ export class ModelGit {
 
   /** The commit, message and time of a tag; E_BAD_REV when it does not exist. */
   async tagInfo(name: string): Promise<TagInfo> {
-    const git = await loadGit();
-    let oid: string;
-    try {
-      oid = await git.resolveRef({ fs, dir: this.dir, ref: `refs/tags/${name}` });
-    } catch {
+    if (!(await this.hasTag(name))) {
       throw new CpvError('E_BAD_REV', `no checkpoint tagged ${name}`, {
         hint: 'List the versions with readCheckpointTag() (cpv model versions).',
       });
     }
-    const obj = await git.readObject({ fs, dir: this.dir, oid });
-    if (obj.type === 'tag') {
-      const { tag } = await git.readTag({ fs, dir: this.dir, oid });
-      return {
-        name,
-        commit: await git.resolveRef({ fs, dir: this.dir, ref: tag.object }).catch(() => tag.object),
-        message: tag.message.trim(),
-        createdAt: new Date(tag.tagger.timestamp * 1000).toISOString(),
-      };
-    }
-    const { commit } = await git.readCommit({ fs, dir: this.dir, oid });
+    const repo = this.open();
+    const info = await repo.readTag(name);
+    const commit = await repo.resolveCommit(info.target);
+    const when =
+      info.tagger?.timestamp ?? (await repo.log({ rev: commit, depth: 1 }))[0]?.committer.timestamp ?? 0;
     return {
       name,
-      commit: oid,
-      message: commit.message.trim(),
-      createdAt: new Date(commit.committer.timestamp * 1000).toISOString(),
+      commit,
+      message: (info.message ?? '').trim(),
+      createdAt: new Date(when * 1000).toISOString(),
     };
   }
 
   /** The files in a commit's tree (posix paths). */
   async filesAt(commit: string): Promise<string[]> {
-    const git = await loadGit();
-    return git.listFiles({ fs, dir: this.dir, ref: commit });
+    const entries = await this.open().readTree(commit, '', { recursive: true });
+    return entries.filter((e) => e.type === 'blob').map((e) => e.path);
   }
 
   /** A file's bytes at a commit, or undefined if it is not there. */
   async readAt(commit: string, filepath: string): Promise<Uint8Array | undefined> {
-    const git = await loadGit();
     try {
-      const { blob } = await git.readBlob({ fs, dir: this.dir, oid: commit, filepath });
-      return blob;
-    } catch {
-      return undefined;
+      return await this.open().readFile(commit, filepath);
+    } catch (err) {
+      if (err instanceof CpvError && err.code === 'E_BAD_REV') return undefined;
+      throw err;
     }
-  }
-
-  /** Commit time of a commit (ISO 8601). */
-  async commitTime(commit: string): Promise<string> {
-    const git = await loadGit();
-    const { commit: c } = await git.readCommit({ fs, dir: this.dir, oid: commit });
-    return new Date(c.committer.timestamp * 1000).toISOString();
   }
 
   /** Points `origin` at `url` (no credentials are ever written into it). */
@@ -242,12 +206,24 @@ export class ModelGit {
     return remotes.find((r) => r.remote === ORIGIN)?.url;
   }
 
-  /** Pushes refs (`refs/heads/main`, `refs/tags/v1.0`) to origin; `delete` removes a remote ref. */
+  /**
+   * Pushes one ref (`refs/heads/main`, `refs/tags/v1.0`) to origin through the shared git layer;
+   * `delete` removes it from the host instead (while it still exists here).
+   */
   async push(
     ref: string,
     credentials: GitCredentials | undefined,
     opts: { delete?: boolean; force?: boolean } = {},
   ): Promise<void> {
+    if (opts.delete) return this.deleteRemoteRef(ref, credentials);
+    const remote = { ...(credentials ? { credentials } : {}), force: opts.force ?? false };
+    const tag = /^refs\/tags\/(.+)$/.exec(ref)?.[1];
+    const branch = /^refs\/heads\/(.+)$/.exec(ref)?.[1];
+    if (tag !== undefined) await this.open().push({ ...remote, branch: false, tags: [tag] });
+    else await this.open().push({ ...remote, branch: branch ?? DEFAULT_BRANCH });
+  }
+
+  private async deleteRemoteRef(ref: string, credentials: GitCredentials | undefined): Promise<void> {
     const git = await loadGit();
     const http = await loadHttp();
     const auth = authCallbacks(credentials);
@@ -260,21 +236,22 @@ export class ModelGit {
         remote: ORIGIN,
         ref,
         remoteRef: ref,
-        force: opts.force ?? false,
-        delete: opts.delete ?? false,
+        delete: true,
         onAuth: auth.onAuth,
         onAuthFailure: auth.onAuthFailure,
       });
     } catch (err) {
-      throw pushError(ref, err, auth.refused(), credentials);
+      throw pushError(`delete ${ref}`, err, auth.refused(), credentials);
     }
-    const failure = result.ok
-      ? undefined
-      : (result.error ?? Object.values(result.refs ?? {}).find((r) => !r.ok)?.error);
+    const failure = Object.values(result.refs ?? {}).find((r) => !r.ok)?.error;
     if (!result.ok || failure) {
-      throw new CpvError('E_PUSH_REJECTED', `the git host refused ${ref}: ${failure ?? 'rejected'}`, {
-        hint: 'Someone else may have pushed first: download the latest version, then try again.',
-      });
+      throw new CpvError(
+        'E_PUSH_REJECTED',
+        `the git host refused to delete ${ref}: ${failure ?? 'rejected'}`,
+        {
+          hint: `Delete ${ref} on the git host by hand.`,
+        },
+      );
     }
   }
 
@@ -336,33 +313,13 @@ export class ModelGit {
     });
   }
 
-  /** Clones `url` into this directory (which must not exist or be empty). */
+  /** Clones `url` into this directory (which must not exist or be empty); nothing is left on failure. */
   async clone(url: string, credentials: GitCredentials | undefined): Promise<void> {
-    const git = await loadGit();
-    const http = await loadHttp();
-    const auth = authCallbacks(credentials);
     try {
-      await git.clone({
-        fs,
-        http,
-        dir: this.dir,
-        url,
-        ref: DEFAULT_BRANCH,
-        onAuth: auth.onAuth,
-        onAuthFailure: auth.onAuthFailure,
-      });
-      await git.fetch({
-        fs,
-        http,
-        dir: this.dir,
-        remote: ORIGIN,
-        tags: true,
-        onAuth: auth.onAuth,
-        onAuthFailure: auth.onAuthFailure,
-      });
+      await GitRepo.clone(url, this.dir, { ...(credentials ? { credentials } : {}), ref: DEFAULT_BRANCH });
     } catch (err) {
       fs.rmSync(this.dir, { recursive: true, force: true });
-      throw pushError('clone', err, auth.refused(), credentials);
+      throw err;
     }
   }
 }
