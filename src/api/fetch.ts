@@ -24,6 +24,7 @@ import {
   reasonOf,
   type SelectedOutput,
   selectOutputs,
+  settleAll,
   type TransferOptions,
 } from './transfer.js';
 
@@ -82,7 +83,7 @@ async function fetchFromRemote(
   const progress = new ProgressCounter('transfer', wanted.length, 0, opts.onProgress);
   const limit = pLimit(jobs);
   let downloaded = 0;
-  await Promise.all(
+  await settleAll(
     wanted.map((ref) =>
       limit(async () => {
         throwIfAborted(opts.signal);

@@ -32,6 +32,7 @@ import {
   reasonOf,
   type SelectedOutput,
   selectOutputs,
+  settleAll,
   type TransferOptions,
 } from './transfer.js';
 
@@ -147,7 +148,7 @@ async function uploadAll(
 ): Promise<Set<string>> {
   const limit = pLimit(jobs);
   const done = new Set<string>();
-  await Promise.all(
+  await settleAll(
     objects.map((obj) =>
       limit(async () => {
         throwIfAborted(opts.signal);

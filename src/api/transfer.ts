@@ -323,3 +323,13 @@ export async function existingByHash(
   }
   return found;
 }
+
+/**
+ * Like Promise.all, but waits for every task to finish before rejecting: after a cancellation the
+ * transfers in flight must clean up their temp files before the command returns.
+ */
+export async function settleAll(tasks: Array<Promise<unknown>>): Promise<void> {
+  const results = await Promise.allSettled(tasks);
+  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure !== undefined) throw failure.reason;
+}

@@ -113,7 +113,13 @@ class HashingFileSink extends Writable {
   }
 
   private async writeChunk(chunk: Buffer): Promise<void> {
-    for (let off = 0; off < chunk.length; ) {
+    let off = 0;
+    // Whole 1 MiB blocks of a big chunk (ranged reads arrive 8 MiB at a time) need no copy.
+    if (this.filled === 0 && chunk.length >= this.block.length) {
+      off = chunk.length - (chunk.length % this.block.length);
+      await this.process(chunk.subarray(0, off));
+    }
+    while (off < chunk.length) {
       const n = Math.min(chunk.length - off, this.block.length - this.filled);
       chunk.copy(this.block, this.filled, off, off + n);
       this.filled += n;
@@ -124,8 +130,21 @@ class HashingFileSink extends Writable {
 
   private async flushBlock(): Promise<void> {
     if (this.filled === 0) return;
-    const bytes = this.block.subarray(0, this.filled);
+    await this.process(this.block.subarray(0, this.filled));
+    this.filled = 0;
+  }
+
+  /** Hashes and writes `bytes` (whole 1 MiB blocks, or the last short one). */
+  private async process(bytes: Buffer): Promise<void> {
+    // The write runs in libuv's pool while this thread hashes the same bytes; the caller reuses
+    // the buffer only after both are done.
+    const written = this.writeAll(bytes);
+    written.catch(() => undefined); // awaited below, after hashing
     this.hasher.update(bytes);
+    await written;
+  }
+
+  private async writeAll(bytes: Buffer): Promise<void> {
     try {
       for (let off = 0; off < bytes.length; ) {
         const { bytesWritten } = await this.fh.write(bytes, off, bytes.length - off);
@@ -134,6 +153,5 @@ class HashingFileSink extends Writable {
     } catch (err) {
       throw writeError(err, this.filePath);
     }
-    this.filled = 0;
   }
 }

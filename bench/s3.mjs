@@ -1,0 +1,277 @@
+// `npm run bench:s3`: cpv push/fetch against rclone and the aws CLI on the same S3 server, same
+// data, same parallelism, in one run (targets: ≥ 1.0× the best peer per row; peak RSS of pushing
+// the big file < 256 MiB). Peers come from Debian packages (`apt-get install rclone awscli`); a
+// missing peer is reported, not fatal.
+//
+// Server: $S3_TEST_ENDPOINT (default http://127.0.0.1:7480, e.g. test/setup/start-ceph-rgw.sh),
+// keys $S3_TEST_ACCESS_KEY / $S3_TEST_SECRET_KEY (minioadmin). Sizes: CPV_BENCH_S3_BIG_MB (1024),
+// CPV_BENCH_S3_FILES (5000) of CPV_BENCH_S3_FILE_KB (16); CPV_BENCH_S3_JOBS (8).
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectsCommand,
+  ListObjectsV2Command,
+  S3Client,
+} from '@aws-sdk/client-s3';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const cli = path.join(root, 'dist', 'cli.js');
+const work = path.join(process.env.CPV_BENCH_DIR ?? path.join(here, '.work'), 's3');
+const endpoint = process.env.S3_TEST_ENDPOINT ?? 'http://127.0.0.1:7480';
+const accessKey = process.env.S3_TEST_ACCESS_KEY ?? 'minioadmin';
+const secretKey = process.env.S3_TEST_SECRET_KEY ?? 'minioadmin';
+const bigSize = Number(process.env.CPV_BENCH_S3_BIG_MB ?? 1024) * 1024 * 1024;
+const fileCount = Number(process.env.CPV_BENCH_S3_FILES ?? 5000);
+const fileSize = Number(process.env.CPV_BENCH_S3_FILE_KB ?? 16) * 1024;
+const jobs = Number(process.env.CPV_BENCH_S3_JOBS ?? 8);
+const MiB = 1024 * 1024;
+
+const client = new S3Client({
+  endpoint,
+  region: 'us-east-1',
+  forcePathStyle: true,
+  credentials: { accessKeyId: accessKey, secretAccessKey: secretKey },
+  requestChecksumCalculation: 'WHEN_REQUIRED',
+  responseChecksumValidation: 'WHEN_REQUIRED',
+});
+const bucket = `cpv-bench-${randomBytes(4).toString('hex')}`;
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 26, ...opts });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return r.stdout;
+}
+
+function has(cmd) {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+}
+
+/** Wall time of `fn` in seconds. */
+function timed(fn) {
+  const t0 = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+/** Runs the cpv CLI; returns its peak RSS in MiB. */
+function cpv(args, cwd) {
+  const rssFile = path.join(work, 'rss.txt');
+  run(process.execPath, ['--import', path.join(here, 'rss-report.mjs'), cli, ...args], {
+    cwd,
+    env: { ...process.env, CPV_BENCH_RSS_FILE: rssFile },
+  });
+  return Number(fs.readFileSync(rssFile, 'utf8')) / 1024;
+}
+
+function makeData() {
+  const big = path.join(work, 'data-big', 'big.bin');
+  if (!fs.existsSync(big) || fs.statSync(big).size !== bigSize) {
+    fs.mkdirSync(path.dirname(big), { recursive: true });
+    const fd = fs.openSync(big, 'w');
+    const block = randomBytes(MiB);
+    for (let off = 0; off < bigSize; off += MiB) {
+      block.writeUInt32BE(off / MiB, 0); // distinct blocks: no server-side dedup flatters anyone
+      fs.writeSync(fd, block, 0, Math.min(MiB, bigSize - off));
+    }
+    fs.closeSync(fd);
+  }
+  const small = path.join(work, 'data-small', 'files');
+  if (!fs.existsSync(small) || fs.readdirSync(small).length !== fileCount) {
+    fs.rmSync(small, { recursive: true, force: true });
+    fs.mkdirSync(small, { recursive: true });
+    for (let i = 0; i < fileCount; i++)
+      fs.writeFileSync(path.join(small, `f${i}.bin`), randomBytes(fileSize));
+  }
+  return { big, small };
+}
+
+/** A DVC repo tracking `target` (a path inside `dataDir`), its remote under `prefix`. */
+function cpvRepo(name, dataDir, target, prefix) {
+  const repo = path.join(work, `repo-${name}`);
+  fs.rmSync(repo, { recursive: true, force: true });
+  fs.mkdirSync(repo);
+  fs.cpSync(path.join(dataDir, target), path.join(repo, target), { recursive: true });
+  cpv(['init', '--no-scm'], repo);
+  cpv(['add', target], repo);
+  fs.appendFileSync(
+    path.join(repo, '.dvc', 'config'),
+    `['remote "bench"']\n    url = s3://${bucket}/${prefix}\n    endpointurl = ${endpoint}\n`,
+  );
+  fs.writeFileSync(
+    path.join(repo, '.dvc', 'config.local'),
+    `['remote "bench"']\n    access_key_id = ${accessKey}\n    secret_access_key = ${secretKey}\n`,
+  );
+  return repo;
+}
+
+function cpvRows(data) {
+  const out = {};
+  const bigRepo = cpvRepo('big', path.dirname(data.big), 'big.bin', 'cpv-big');
+  let rss = 0;
+  out.upBig = timed(() => {
+    rss = cpv(['push', '-q', '-r', 'bench', '-j', String(jobs)], bigRepo);
+  });
+  out.rssPush = rss;
+  fs.rmSync(path.join(bigRepo, '.dvc', 'cache'), { recursive: true, force: true });
+  out.downBig = timed(() => {
+    out.rssFetch = cpv(['fetch', '-q', '-r', 'bench', '-j', String(jobs)], bigRepo);
+  });
+  const smallRepo = cpvRepo('small', path.dirname(data.small), 'files', 'cpv-small');
+  out.upSmall = timed(() => cpv(['push', '-q', '-r', 'bench', '-j', String(jobs)], smallRepo));
+  fs.rmSync(path.join(smallRepo, '.dvc', 'cache'), { recursive: true, force: true });
+  out.downSmall = timed(() => cpv(['fetch', '-q', '-r', 'bench', '-j', String(jobs)], smallRepo));
+  return out;
+}
+
+function rcloneRows(data) {
+  const { AWS_CA_BUNDLE: _unused, ...inherited } = process.env; // rclone rejects it on plain http
+  const env = {
+    ...inherited,
+    RCLONE_CONFIG_BENCH_TYPE: 's3',
+    RCLONE_CONFIG_BENCH_PROVIDER: 'Ceph',
+    RCLONE_CONFIG_BENCH_ENDPOINT: endpoint,
+    RCLONE_CONFIG_BENCH_ACCESS_KEY_ID: accessKey,
+    RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY: secretKey,
+  };
+  const flags = [
+    '--transfers',
+    String(jobs),
+    '--checkers',
+    String(jobs),
+    '--s3-upload-concurrency',
+    String(jobs),
+    '--multi-thread-streams',
+    String(jobs),
+  ];
+  const rc = (...args) => run('rclone', [...args, ...flags], { env });
+  const down = path.join(work, 'rclone-down');
+  fs.rmSync(down, { recursive: true, force: true });
+  return {
+    upBig: timed(() => rc('copyto', data.big, `bench:${bucket}/rclone-big/big.bin`)),
+    downBig: timed(() => rc('copyto', `bench:${bucket}/rclone-big/big.bin`, path.join(down, 'big.bin'))),
+    upSmall: timed(() => rc('copy', data.small, `bench:${bucket}/rclone-small`)),
+    downSmall: timed(() => rc('copy', `bench:${bucket}/rclone-small`, path.join(down, 'small'))),
+  };
+}
+
+function awsRows(data) {
+  const config = path.join(work, 'aws-config');
+  fs.writeFileSync(
+    config,
+    `[default]\nregion = us-east-1\ns3 =\n    max_concurrent_requests = ${jobs}\n    addressing_style = path\n`,
+  );
+  const env = {
+    ...process.env,
+    AWS_CONFIG_FILE: config,
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    AWS_ACCESS_KEY_ID: accessKey,
+    AWS_SECRET_ACCESS_KEY: secretKey,
+  };
+  const aws = (...args) =>
+    run('aws', ['--endpoint-url', endpoint, 's3', ...args, '--only-show-errors'], { env });
+  const down = path.join(work, 'aws-down');
+  fs.rmSync(down, { recursive: true, force: true });
+  return {
+    upBig: timed(() => aws('cp', data.big, `s3://${bucket}/aws-big/big.bin`)),
+    downBig: timed(() => aws('cp', `s3://${bucket}/aws-big/big.bin`, path.join(down, 'big.bin'))),
+    upSmall: timed(() => aws('cp', '--recursive', data.small, `s3://${bucket}/aws-small`)),
+    downSmall: timed(() => aws('cp', '--recursive', `s3://${bucket}/aws-small`, path.join(down, 'small'))),
+  };
+}
+
+async function emptyBucket() {
+  for (;;) {
+    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1000 }));
+    const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key }));
+    if (keys.length === 0) break;
+    await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }));
+  }
+  await client.send(new DeleteBucketCommand({ Bucket: bucket }));
+}
+
+function printTable(results) {
+  const rate = {
+    upBig: (t) => bigSize / MiB / t,
+    downBig: (t) => bigSize / MiB / t,
+    upSmall: (t) => fileCount / t,
+    downSmall: (t) => fileCount / t,
+  };
+  const names = {
+    upBig: `upload 1 × ${bigSize / MiB} MiB (MiB/s)`,
+    downBig: `download 1 × ${bigSize / MiB} MiB (MiB/s)`,
+    upSmall: `upload ${fileCount} × ${fileSize / 1024} KiB (files/s)`,
+    downSmall: `download ${fileCount} × ${fileSize / 1024} KiB (files/s)`,
+  };
+  const peers = Object.keys(results).filter((k) => k !== 'cpv');
+  const header = ['row', 'cpv', ...peers, 'cpv / best peer', 'target'];
+  const lines = [header];
+  for (const key of Object.keys(names)) {
+    const ours = rate[key](results.cpv[key]);
+    const theirs = peers.map((p) => (results[p].error ? NaN : rate[key](results[p][key])));
+    const best = Math.max(...theirs.filter((v) => Number.isFinite(v)));
+    lines.push([
+      names[key],
+      ours.toFixed(1),
+      ...theirs.map((v) => (Number.isFinite(v) ? v.toFixed(1) : 'n/a')),
+      Number.isFinite(best) ? `${(ours / best).toFixed(2)}×` : 'n/a',
+      '≥ 1.0×',
+    ]);
+  }
+  lines.push([
+    'peak RSS cpv push big (MiB)',
+    results.cpv.rssPush.toFixed(0),
+    ...peers.map(() => ''),
+    '',
+    '< 256',
+  ]);
+  lines.push([
+    'peak RSS cpv fetch big (MiB)',
+    results.cpv.rssFetch.toFixed(0),
+    ...peers.map(() => ''),
+    '',
+    '',
+  ]);
+  const widths = header.map((_, i) => Math.max(...lines.map((l) => String(l[i]).length)));
+  for (const l of lines) console.log(l.map((c, i) => String(c).padEnd(widths[i])).join('  '));
+  for (const p of peers) if (results[p].error) console.log(`(${p}: ${results[p].error})`);
+}
+
+async function main() {
+  if (!fs.existsSync(cli)) throw new Error('dist/cli.js is missing: run `npm run build` first');
+  fs.mkdirSync(work, { recursive: true });
+  const data = makeData();
+  await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  const results = {};
+  try {
+    console.log(`S3 bench: ${endpoint}, bucket ${bucket}, ${jobs} parallel`);
+    results.cpv = cpvRows(data);
+    for (const [name, fn] of [
+      ['rclone', rcloneRows],
+      ['aws', awsRows],
+    ]) {
+      if (!has(name)) {
+        results[name] = { error: `not installed (apt-get install ${name === 'aws' ? 'awscli' : name})` };
+        continue;
+      }
+      try {
+        results[name] = fn(data);
+      } catch (err) {
+        results[name] = { error: err.message.split('\n')[0] };
+      }
+    }
+  } finally {
+    await emptyBucket().catch((err) => console.error(`could not delete bucket ${bucket}: ${err.message}`));
+  }
+  printTable(results);
+}
+
+main().catch((err) => {
+  console.error(err.message);
+  process.exit(1);
+});
