@@ -36,6 +36,7 @@ export type CpvErrorCode =
   | 'E_TAG_EXISTS' // creating a tag that already exists without force
   | 'E_NO_IDENTITY' // no author name/email for a commit or tag
   | 'E_AUTH' // a remote refused the credentials (or none were given)
+  | 'E_HOST_KEY' // an SSH server's host key is unknown to, or differs from, known_hosts
   | 'E_NETWORK' // a remote could not be reached or spoke garbage
   | 'E_PUSH_REJECTED' // a remote refused a push (non-fast-forward, existing tag, hook)
   | 'E_NO_REMOTE' // no default remote, or the named remote is not configured

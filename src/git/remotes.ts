@@ -53,6 +53,8 @@ interface Session {
     onProgress?: (event: { phase: string; loaded: number; total?: number }) => void;
   };
   fail(err: unknown, action: string): CpvError;
+  /** Ends the connection, if the transport keeps one (SSH). */
+  close(): void;
 }
 
 function openSession(rawUrl: string, options: RemoteOptions): Session {
@@ -71,6 +73,7 @@ function openSession(rawUrl: string, options: RemoteOptions): Session {
         onProgress: options.onProgress,
       },
       fail: (err, action) => transport.fail(err, action),
+      close: () => transport.close(),
     };
   }
   const { url, credentials: fromUrl } = splitUrlCredentials(rawUrl);
@@ -109,6 +112,7 @@ function openSession(rawUrl: string, options: RemoteOptions): Session {
         authRefused: auth.refused(),
         hadCredentials: credentials !== undefined,
       }),
+    close: () => {},
   };
 }
 
@@ -162,6 +166,8 @@ export async function clone(url: string, dir: string, options: CloneOptions = {}
         fs.rmSync(path.join(root, entry), { recursive: true, force: true });
     else fs.rmSync(root, { recursive: true, force: true });
     throw session.fail(err, `clone ${session.url}`);
+  } finally {
+    session.close();
   }
 }
 
@@ -263,6 +269,8 @@ export async function fetch(
   } catch (err) {
     if (err instanceof CpvError) throw err;
     throw session.fail(err, action);
+  } finally {
+    session.close();
   }
   const branches: Record<string, string> = {};
   for (const ref of await remoteBranchNames(ctx, remote)) {
@@ -360,6 +368,8 @@ export async function push(
   } catch (err) {
     if (err instanceof CpvError) throw err;
     throw session.fail(err, action);
+  } finally {
+    session.close();
   }
   if (rejected.length > 0) {
     throw new CpvError(
