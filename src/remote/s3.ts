@@ -11,19 +11,22 @@
  *   bigger ones go through lib-storage multipart uploads with parts of max(5 MiB, size / 10,000)
  *   (5 TiB objects fit in S3's 10,000 parts), `jobs` parts in flight, one large object at a time:
  *   memory stays near `jobs × part size` whatever the file sizes.
- * - A failed or cancelled multipart upload is aborted; uploads of the same key left behind by a
- *   killed process (older than `staleUploadMs`) are aborted before the key is uploaded again.
+ * - A failed or cancelled multipart upload is aborted. One left behind by a killed process is
+ *   resumed from its parts on the next push of the key (keys are content addresses, so its parts
+ *   hold the same bytes; each is checked by MD5), and no other upload of a key outlives its object.
  * - Request-level retries (5xx, throttling, resets) use the SDK's standard jittered backoff;
  *   whole-object reads that break mid-stream are retried by the caller (`withRetry`).
  * - The bucket is looked up once before first use, so bad credentials, a missing bucket or a wrong
  *   endpoint each end as one clear error instead of one per object.
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as https from 'node:https';
 import * as path from 'node:path';
 import { pipeline, Readable, Transform } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   type GetObjectCommandOutput,
@@ -32,11 +35,13 @@ import {
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
   type ListObjectsV2CommandOutput,
+  ListPartsCommand,
   type ObjectCannedACL,
   PutObjectCommand,
   S3Client,
   type S3ClientConfig,
   type ServerSideEncryption,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -51,7 +56,6 @@ const MiB = 1024 * 1024;
 export const MIN_PART_SIZE = 5 * MiB;
 const MAX_PARTS = 10_000;
 const DEFAULT_TIMEOUT_S = 60;
-const STALE_UPLOAD_MS = 60 * 60 * 1000;
 /** Objects larger than this are read as parallel ranges of this size. */
 const RANGE_SIZE = 8 * MiB;
 
@@ -84,8 +88,6 @@ export interface S3RemoteOptions {
   client: S3Client;
   jobs: number | undefined;
   params?: ObjectParams;
-  /** Multipart uploads of a key older than this are leftovers to abort (default 1 hour). */
-  staleUploadMs?: number;
   /** Where the endpoint is, for messages. */
   endpoint?: string | undefined;
 }
@@ -99,7 +101,6 @@ export class S3Remote implements Remote {
   private readonly bucket: string;
   private readonly prefix: string;
   private readonly params: ObjectParams;
-  private readonly staleUploadMs: number;
   private readonly endpoint: string;
   /** One multipart upload at a time (each with `jobs` parts in flight) bounds memory. */
   private readonly largeUploads = pLimit(1);
@@ -112,7 +113,6 @@ export class S3Remote implements Remote {
     this.client = opts.client;
     ({ bucket: this.bucket, prefix: this.prefix } = parseS3Url(opts.url));
     this.params = opts.params ?? { write: {}, read: {} };
-    this.staleUploadMs = opts.staleUploadMs ?? STALE_UPLOAD_MS;
     this.endpoint = opts.endpoint ?? 'AWS S3';
   }
 
@@ -346,6 +346,12 @@ export class S3Remote implements Remote {
     opts.onBytes?.(body.length);
   }
 
+  /**
+   * A multipart upload. One left behind for this very key (a killed push) is resumed: its parts
+   * that match our bytes are kept, the rest uploaded, and it is completed. Keys are content
+   * addresses, so any upload of the key carries the same bytes. Otherwise lib-storage uploads
+   * afresh. Either way no other upload of the key is left behind once the object exists.
+   */
   private async putLarge(
     key: string,
     srcPath: string,
@@ -353,7 +359,131 @@ export class S3Remote implements Remote {
     partSize: number,
     opts: TransferCallOptions,
   ): Promise<void> {
-    await this.abortStaleUploads(key, this.staleUploadMs, opts.signal);
+    const fullKey = this.prefix + key;
+    const leftovers = (await this.uploadsOf(fullKey, opts.signal)).sort((x, y) => y.initiated - x.initiated);
+    // With SSE-KMS or SSE-C a part's ETag is not the MD5 of its bytes: nothing to check parts by.
+    const checkable =
+      this.params.write.ServerSideEncryption !== 'aws:kms' && !this.params.write.SSECustomerKey;
+    let done = false;
+    if (checkable && leftovers[0] !== undefined) {
+      done = await this.resumeUpload(fullKey, leftovers[0].uploadId, srcPath, size, partSize, opts).then(
+        () => true,
+        (err: unknown) => {
+          if (opts.signal?.aborted) throw err;
+          return false; // start afresh below
+        },
+      );
+      if (done) leftovers.shift();
+    }
+    if (!done) await this.freshUpload(fullKey, srcPath, size, partSize, opts);
+    for (const upload of leftovers) await this.abortUpload(fullKey, upload.uploadId).catch(() => undefined);
+  }
+
+  /** The unfinished multipart uploads of exactly `fullKey`. */
+  private async uploadsOf(
+    fullKey: string,
+    signal: AbortSignal | undefined,
+  ): Promise<Array<{ uploadId: string; initiated: number }>> {
+    const page = await this.client.send(
+      new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: fullKey }),
+      {
+        abortSignal: signal,
+      },
+    );
+    return (page.Uploads ?? []).flatMap((u) =>
+      u.Key === fullKey && u.UploadId !== undefined
+        ? [{ uploadId: u.UploadId, initiated: u.Initiated?.getTime() ?? 0 }]
+        : [],
+    );
+  }
+
+  /** Finishes upload `uploadId`: keeps the parts whose size and MD5 match, sends the others. */
+  private async resumeUpload(
+    fullKey: string,
+    uploadId: string,
+    srcPath: string,
+    size: number,
+    partSize: number,
+    opts: TransferCallOptions,
+  ): Promise<void> {
+    const have = new Map<number, { etag: string; size: number }>();
+    let marker: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListPartsCommand({
+          Bucket: this.bucket,
+          Key: fullKey,
+          UploadId: uploadId,
+          ...(marker === undefined ? {} : { PartNumberMarker: marker }),
+        }),
+        { abortSignal: opts.signal },
+      );
+      for (const part of page.Parts ?? []) {
+        if (part.PartNumber !== undefined && part.ETag !== undefined) {
+          have.set(part.PartNumber, { etag: part.ETag.replace(/"/g, ''), size: part.Size ?? -1 });
+        }
+      }
+      marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
+    } while (marker !== undefined);
+
+    const count = Math.ceil(size / partSize);
+    const parts: Array<{ PartNumber: number; ETag: string }> = [];
+    const limit = pLimit(Math.max(1, opts.jobs ?? this.jobs ?? 4));
+    const fh = await fs.promises.open(srcPath, 'r');
+    try {
+      await Promise.all(
+        Array.from({ length: count }, (_, i) =>
+          limit(async () => {
+            const number = i + 1;
+            const start = i * partSize;
+            const bytes = Buffer.allocUnsafe(Math.min(partSize, size - start));
+            const { bytesRead } = await fh.read(bytes, 0, bytes.length, start);
+            if (bytesRead !== bytes.length) throw new Error(`short read of ${srcPath}`);
+            const md5 = createHash('md5').update(bytes).digest('hex');
+            const old = have.get(number);
+            let etag = md5;
+            if (old === undefined || old.size !== bytes.length || old.etag !== md5) {
+              const res = await this.client.send(
+                new UploadPartCommand({
+                  Bucket: this.bucket,
+                  Key: fullKey,
+                  UploadId: uploadId,
+                  PartNumber: number,
+                  Body: bytes,
+                  ContentLength: bytes.length,
+                  ...this.params.read, // SSE-C parameters, when set, go with every part
+                }),
+                { abortSignal: opts.signal },
+              );
+              etag = res.ETag?.replace(/"/g, '') ?? md5;
+            }
+            parts.push({ PartNumber: number, ETag: `"${etag}"` });
+            opts.onBytes?.(bytes.length);
+          }),
+        ),
+      );
+    } finally {
+      await fh.close();
+    }
+    parts.sort((x, y) => x.PartNumber - y.PartNumber);
+    await this.client.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: this.bucket,
+        Key: fullKey,
+        UploadId: uploadId,
+        MultipartUpload: { Parts: parts },
+      }),
+      { abortSignal: opts.signal },
+    );
+  }
+
+  private async freshUpload(
+    fullKey: string,
+    srcPath: string,
+    size: number,
+    partSize: number,
+    opts: TransferCallOptions,
+  ): Promise<void> {
     const controller = new AbortController();
     const onAbort = () => controller.abort();
     opts.signal?.addEventListener('abort', onAbort, { once: true });
@@ -361,7 +491,7 @@ export class S3Remote implements Remote {
       client: this.client,
       params: {
         Bucket: this.bucket,
-        Key: this.prefix + key,
+        Key: fullKey,
         Body: fs.createReadStream(srcPath, { highWaterMark: MiB }),
         ContentLength: size,
         ...this.params.write,
@@ -383,7 +513,7 @@ export class S3Remote implements Remote {
       // lib-storage aborts the upload itself on part failures, but on cancellation its clean-up
       // runs after done() has already rejected: abort here too so no parts are left to bill.
       const uploadId = (upload as unknown as { uploadId?: string }).uploadId;
-      if (uploadId !== undefined) await this.abortUpload(this.prefix + key, uploadId).catch(() => undefined);
+      if (uploadId !== undefined) await this.abortUpload(fullKey, uploadId).catch(() => undefined);
       throw err;
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);

@@ -13,6 +13,7 @@ import {
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   PutObjectCommand,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addTargets } from '../../src/api/add.js';
@@ -285,5 +286,46 @@ describe.runIf(server !== undefined)(`S3 remote (${server?.source})`, () => {
     expect(await (remote as S3Remote).abortStaleUploads('', 0)).toBe(1);
     expect(await uploads()).toEqual([]);
     expect((await push([], { cwd: a })).pushed).toBe(1);
+  });
+
+  it('a multipart upload left by a killed push is resumed from its intact parts', async () => {
+    const size = 12 * MiB + 5; // three 5 MiB parts
+    const bytes = Buffer.alloc(size);
+    for (let i = 0; i < size; i += 4096) bytes.writeUInt32BE(i, i);
+    const file = path.join(tempDir('cpv-s3-resume-'), 'object');
+    fs.writeFileSync(file, bytes);
+    const oid = md5(bytes);
+    const key = `files/md5/${oid.slice(0, 2)}/${oid.slice(2)}`;
+    const admin = adminClient(s3);
+    const started = async () =>
+      (await admin.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: `resume/${key}` })))
+        .UploadId!;
+    const older = await started(); // a second leftover, to be aborted
+    const uploadId = await started();
+    const part = (PartNumber: number, Body: Buffer) =>
+      admin.send(
+        new UploadPartCommand({ Bucket: bucket, Key: `resume/${key}`, UploadId: uploadId, PartNumber, Body }),
+      );
+    await part(1, bytes.subarray(0, 5 * MiB)); // intact
+    await part(2, Buffer.alloc(5 * MiB, 1)); // torn: wrong bytes
+    // part 3 never arrived
+
+    const client = adminClient(s3);
+    const sent: string[] = [];
+    const send = client.send.bind(client);
+    client.send = ((command: { constructor: { name: string } }, options?: unknown) => {
+      sent.push(command.constructor.name);
+      return send(command as never, options as never);
+    }) as typeof client.send;
+    const remote = new S3Remote({ name: 's3', url: `s3://${bucket}/resume`, client, jobs: 2 });
+    await remote.put(key, file, size);
+    expect(sent).not.toContain('CreateMultipartUploadCommand');
+    expect(sent.filter((name) => name === 'UploadPartCommand')).toHaveLength(2); // parts 2 and 3 only
+    const chunks: Buffer[] = [];
+    for await (const chunk of await remote.get(key)) chunks.push(chunk as Buffer);
+    expect(md5(Buffer.concat(chunks))).toBe(oid);
+    const left = await admin.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: 'resume/' }));
+    expect((left.Uploads ?? []).map((u) => u.UploadId)).not.toContain(older);
+    expect(left.Uploads ?? []).toEqual([]);
   });
 });
