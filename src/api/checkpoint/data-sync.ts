@@ -35,6 +35,7 @@ const FETCH_JOBS = 8;
 export async function fetchData(
   repoDir: string,
   pointers: Array<{ name: string; text: string }>,
+  opts: { manifestsOnly?: boolean } = {},
 ): Promise<number> {
   const repo = Repo.open(repoDir);
   // The remote is opened only when something is missing: a download of what is all in the cache
@@ -53,10 +54,11 @@ export async function fetchData(
       if (out.md5 === undefined) continue;
       const ref = { oid: out.md5, hashName: hashNameOf(out) };
       if (!ref.oid.endsWith('.dir')) {
-        files.push(ref);
+        if (!opts.manifestsOnly) files.push(ref);
         continue;
       }
       await get(ref); // the manifest says which files the directory needs
+      if (opts.manifestsOnly) continue;
       const manifest = fs.readFileSync(repo.odb.pathFor(ref.oid, ref.hashName), 'utf8');
       for (const e of parseManifest(manifest, name)) files.push({ oid: e.md5, hashName: ref.hashName });
     }

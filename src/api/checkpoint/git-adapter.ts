@@ -178,8 +178,13 @@ export class ModelGit {
 
   /** The files in a commit's tree (posix paths). */
   async filesAt(commit: string): Promise<string[]> {
+    return [...(await this.blobsAt(commit)).keys()];
+  }
+
+  /** Path → blob id of every file in a commit's tree. */
+  async blobsAt(commit: string): Promise<Map<string, string>> {
     const entries = await this.open().readTree(commit, '', { recursive: true });
-    return entries.filter((e) => e.type === 'blob').map((e) => e.path);
+    return new Map(entries.filter((e) => e.type === 'blob').map((e) => [e.path, e.oid]));
   }
 
   /** A file's bytes at a commit, or undefined if it is not there. */

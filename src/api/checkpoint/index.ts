@@ -10,6 +10,12 @@ export {
   type CombinedTagOptions,
   type Release,
 } from './combined.js';
+export type {
+  CheckpointComparison,
+  FileChange,
+  MetricComparison,
+  VersionSide,
+} from './compare.js';
 export type { AwsSettings, CpvConfigData, GitSettings } from './config-file.js';
 export {
   type AwsProfileSetup,

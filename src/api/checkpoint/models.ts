@@ -9,6 +9,7 @@
  *
  * Every method with `dryRun: true` returns the plan (`CheckpointPlan`) instead and changes nothing.
  */
+import { type CheckpointComparison, compareVersions } from './compare.js';
 import { type InitModelOptions, type InitModelResult, initModelRepo } from './init.js';
 import { DATA_POINTER, MODEL_FILE, MODEL_POINTER } from './layout.js';
 import { type ManageOptions, ModelRepo } from './model-repo.js';
@@ -17,6 +18,7 @@ import {
   type CheckpointArtifacts,
   type DownloadOptions,
   downloadSeries,
+  ensureLocalRepo,
   listSeries,
   metadataSeries,
   type RevertOptions,
@@ -24,12 +26,14 @@ import {
   revertSeries,
   type SeriesMetadata,
   type SeriesSpec,
+  syncWithHost,
   type TagOptions,
   tagSeries,
   type UploadOptions,
   type UploadResult,
   uploadSeries,
 } from './series.js';
+import { parseVersionTag } from './versions.js';
 
 /** Model series: `model.bin`, metrics lines, tags `v<major>.<minor>`. */
 export const MODEL_SERIES: SeriesSpec = {
@@ -116,6 +120,15 @@ export class ModelsCheckpointsManage {
   revertModelCheckpoint(opts: RevertOptions): Promise<RevertResult>;
   revertModelCheckpoint(opts: RevertOptions): Promise<RevertResult | CheckpointPlan> {
     return revertSeries(this.repo, MODEL_SERIES, opts, 'revertModelCheckpoint');
+  }
+
+  /** Two versions side by side: metrics with deltas, sizes, changed files (down to files inside `data/`). */
+  async compareCheckpoints(a: string, b: string): Promise<CheckpointComparison> {
+    const tagA = parseVersionTag(a, 'model').tag;
+    const tagB = parseVersionTag(b, 'model').tag;
+    await ensureLocalRepo(this.repo);
+    await syncWithHost(this.repo, 'fetch');
+    return compareVersions(this.repo, MODEL_SERIES, tagA, tagB);
   }
 
   /** Versions with their metrics, sizes and the data version each was trained with. */
