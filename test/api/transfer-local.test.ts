@@ -3,7 +3,7 @@
  * DVC's remote layout (vectors and a DVC-written fixture), partial pulls, corrupted remote objects,
  * manifests only over complete contents, and resuming after an interruption.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -64,6 +64,8 @@ function listing(dir: string): Map<string, { mode: string; size: number; md5: st
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       const abs = path.join(d, e.name);
       if (e.isDirectory()) visit(abs);
+      else if (e.name.startsWith('.tmp-') && !fs.existsSync(abs))
+        continue; // renamed meanwhile
       else {
         const bytes = fs.readFileSync(abs);
         out.set(path.relative(dir, abs).split(path.sep).join('/'), {
@@ -224,6 +226,36 @@ describe('integrity', () => {
     expect(again.pushed).toBe(41 - keys.length);
     expect(listing(remote).size).toBe(41);
   });
+});
+
+describe('Ctrl-C', () => {
+  it('cpv push cancels cleanly on SIGINT (exit 130, no temp files) and the rerun finishes', async () => {
+    const tree: Record<string, string> = {};
+    for (let i = 0; i < 1500; i++) tree[`data/f${i}.txt`] = `file ${i}\n`;
+    const { a, remote } = await repoA(tree);
+    const cli = path.resolve(import.meta.dirname, '..', '..', 'dist', 'cli.js');
+    const child = spawn(process.execPath, [cli, 'push', '-j', '1'], {
+      cwd: a,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // Interrupt once objects are arriving on the remote.
+    const objects = path.join(remote, 'files', 'md5');
+    while (!fs.existsSync(objects) || fs.readdirSync(objects).length < 10) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr).toContain('cpv: interrupted');
+    const keys = [...listing(remote).keys()];
+    expect(keys.filter((k) => k.includes('.tmp-') || k.endsWith('.dir'))).toEqual([]);
+    expect(keys.length).toBeLessThan(1501);
+    expect((await push([], { cwd: a })).pushed).toBe(1501 - keys.length);
+  }, 120_000);
 });
 
 describe('status -c', () => {

@@ -6,8 +6,12 @@ import { listingFailures, summaryLine, type TransferFlags, transferOptions } fro
 
 export function pullCommand(ctx: { output: Output; cwd: string }) {
   return async (targets: string[], flags: TransferFlags & { force?: boolean }): Promise<number> => {
-    const result = await listingFailures(ctx.output, () =>
-      pull(targets, { ...transferOptions(ctx, flags, 'Fetching'), ...(flags.force ? { force: true } : {}) }),
+    const result = await listingFailures(ctx.output, (signal) =>
+      pull(targets, {
+        ...transferOptions(ctx, flags, 'Fetching'),
+        signal,
+        ...(flags.force ? { force: true } : {}),
+      }),
     );
     if (flags.json) {
       ctx.output.out(`${JSON.stringify(result)}\n`);

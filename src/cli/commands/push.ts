@@ -25,24 +25,38 @@ export function transferOptions(ctx: { output: Output; cwd: string }, flags: Tra
 }
 
 /**
- * Runs a transfer; when it could not move everything, lists every failed object on stderr (the
- * error itself is one line) before the error is reported.
+ * Runs a transfer. Ctrl-C cancels it through its AbortSignal, so transfers in flight clean up
+ * their temp files and multipart uploads before the command ends (a second Ctrl-C exits at once).
+ * When not everything could be moved, every failed object is listed on stderr (the error itself
+ * is one line) before the error is reported.
  */
-export async function listingFailures<T>(output: Output, run: () => Promise<T>): Promise<T> {
+export async function listingFailures<T>(
+  output: Output,
+  run: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const controller = new AbortController();
+  const onInterrupt = () => {
+    output.err('Interrupted: cancelling transfers in flight…\n');
+    controller.abort();
+    process.once('SIGINT', () => process.exit(EXIT.INTERRUPTED));
+  };
+  process.once('SIGINT', onInterrupt);
   try {
-    return await run();
+    return await run(controller.signal);
   } catch (err) {
     if (err instanceof TransferIncompleteError) {
       for (const f of err.failed) output.err(`  ${f.name} (${f.oid}): ${f.reason}\n`);
     }
     throw err;
+  } finally {
+    process.removeListener('SIGINT', onInterrupt);
   }
 }
 
 export function pushCommand(ctx: { output: Output; cwd: string }) {
   return async (targets: string[], flags: TransferFlags): Promise<number> => {
-    const result = await listingFailures(ctx.output, () =>
-      push(targets, transferOptions(ctx, flags, 'Pushing')),
+    const result = await listingFailures(ctx.output, (signal) =>
+      push(targets, { ...transferOptions(ctx, flags, 'Pushing'), signal }),
     );
     if (flags.json) ctx.output.out(`${JSON.stringify(result)}\n`);
     else if (!flags.quiet) ctx.output.out(summaryLine([['pushed', result.pushed]]));
