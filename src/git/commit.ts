@@ -12,6 +12,7 @@ import { type Identity, resolveIdentity } from './identity.js';
 import { loadGit } from './iso.js';
 import type { RepoWriteLock } from './lock.js';
 import { cleanMessage } from './message.js';
+import { appendReflog, reflogLine } from './reflog.js';
 import { stage } from './worktree.js';
 
 export interface CommitOptions {
@@ -47,6 +48,13 @@ export async function currentValue(ctx: GitContext, ref: string): Promise<string
   }
 }
 
+/** core.logAllRefUpdates: unset means true in a repository with a work tree, as in git. */
+async function logsRefUpdates(ctx: GitContext): Promise<boolean> {
+  const git = await loadGit();
+  const value = await git.getConfig({ fs: ctx.fs, gitdir: ctx.gitdir, path: 'core.logallrefupdates' });
+  return value === undefined || value === true || value === 'true' || value === 'always';
+}
+
 function committerFor(
   options: CommitOptions,
   author: Identity,
@@ -73,6 +81,7 @@ export async function commit(ctx: GitContext, lock: RepoWriteLock, options: Comm
   await lock.lockGitFile('index');
   if (options.paths && options.paths.length > 0) await stage(ctx, lock, options.paths);
   await lock.lockGitFile(ref);
+  if (ref !== 'HEAD') await lock.lockGitFile('HEAD'); // git holds it too: HEAD's reflog changes
   const parent = await currentValue(ctx, ref); // re-read under the lock
   const git = await loadGit();
   let oid: string;
@@ -97,6 +106,16 @@ export async function commit(ctx: GitContext, lock: RepoWriteLock, options: Comm
       });
     }
     throw toCpvError(err, { action: 'commit' });
+  }
+  if (await logsRefUpdates(ctx)) {
+    const subject = message.split('\n')[0] ?? '';
+    const line = reflogLine(
+      parent,
+      oid,
+      committer as Required<Identity>,
+      `commit${parent ? '' : ' (initial)'}: ${subject}`,
+    );
+    appendReflog(ctx.gitdir, ref === 'HEAD' ? ['HEAD'] : [ref, 'HEAD'], line);
   }
   lock.commitGitFile(ref, `${oid}\n`);
   return oid;

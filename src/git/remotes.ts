@@ -21,6 +21,7 @@ import {
 import type { GitContext } from './context.js';
 import { toCpvError } from './git-errors.js';
 import { type GitHttpClient, type HttpClientOptions, makeHttpClient } from './http.js';
+import { repairCoreSection } from './init.js';
 import { gitFsFor, loadGit } from './iso.js';
 import type { RepoWriteLock } from './lock.js';
 import { remoteBranchNames, tagNames } from './revs.js';
@@ -160,6 +161,7 @@ export async function clone(url: string, dir: string, options: CloneOptions = {}
       ...session.callbacks,
     });
     if (session.isoUrl !== session.url) await setRemoteUrl(root, options.remote ?? 'origin', session.url);
+    repairCoreSection(path.join(root, '.git'));
   } catch (err) {
     if (existed)
       for (const entry of fs.readdirSync(root))

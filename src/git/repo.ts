@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { CpvError } from '../errors.js';
 import { type CommitOptions, commit } from './commit.js';
 import { type GitContext, makeContext } from './context.js';
-import { toCpvError } from './git-errors.js';
+import { initRepository } from './init.js';
 import { loadGit } from './iso.js';
 import { type LockOptions, type RepoWriteLock, withWriteLock } from './lock.js';
 import { assertRefName } from './refname.js';
@@ -78,16 +78,7 @@ export class GitRepo {
     const root = path.resolve(dir);
     const branch = options.defaultBranch ?? 'main';
     assertRefName(branch, 'branch');
-    if (!fs.existsSync(path.join(root, '.git'))) {
-      fs.mkdirSync(root, { recursive: true });
-      const git = await loadGit();
-      const ctx = makeContext(root, path.join(root, '.git'));
-      try {
-        await git.init({ fs: ctx.fs, dir: root, defaultBranch: branch });
-      } catch (err) {
-        throw toCpvError(err, { action: `git init ${root}` });
-      }
-    }
+    if (!fs.existsSync(path.join(root, '.git'))) initRepository(root, branch);
     return new GitRepo(makeContext(root), options);
   }
 

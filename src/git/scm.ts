@@ -6,16 +6,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { makeContext } from './context.js';
+import { loadGit } from './iso.js';
 import { withWriteLock } from './lock.js';
 import { stage } from './worktree.js';
-
-type IsoGit = typeof import('isomorphic-git');
-let gitModule: Promise<IsoGit> | undefined;
-
-function loadGit(): Promise<IsoGit> {
-  gitModule ??= import('isomorphic-git').then((m) => (m.default ?? m) as IsoGit);
-  return gitModule;
-}
 
 /** The nearest directory at or above `start` holding `.git` (a directory or a worktree file). */
 export function findGitRoot(start: string): string | undefined {

@@ -63,6 +63,8 @@ describe('HTTPS remotes', () => {
     const config = fs.readFileSync(path.join(dir, '.git', 'config'), 'utf8');
     expect(config).toContain(`url = ${server.url}/clone.git`);
     expect(config).not.toContain(TOKEN);
+    expect(g(dir, 'config', '--get', 'core.filemode').trim()).toBe('true');
+    expect(config).not.toMatch(/symlinks|ignorecase/);
     expect(g(dir, 'status', '--porcelain')).toBe('');
     fsckClean(dir);
   });

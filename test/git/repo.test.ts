@@ -54,6 +54,10 @@ describe('GitRepo writes what git reads', () => {
     fsckClean(repo.dir);
     expect(await repo.log()).toEqual([]);
     expect(await repo.currentBranch()).toBe('main');
+    // the same core settings as git init (isomorphic-git's own init would turn filemode and symlinks off)
+    const twin = tempDir();
+    g(twin, 'init', '-q', '-b', 'main');
+    expect(g(repo.dir, 'config', '--local', '--list')).toBe(g(twin, 'config', '--local', '--list'));
   });
 
   it('init leaves an existing repository alone', async () => {
@@ -101,6 +105,13 @@ describe('GitRepo writes what git reads', () => {
       `${second} ${oid} v2`,
       `${oid}  Track model`,
     ]);
+    // reflogs as git writes them
+    for (const ref of ['HEAD', 'main']) {
+      expect(g(repo.dir, 'log', '-g', '--format=%H %gs %gn', ref)).toBe(
+        g(twin, 'log', '-g', '--format=%H %gs %gn', ref),
+      );
+    }
+    expect(g(repo.dir, 'rev-parse', 'HEAD@{1}').trim()).toBe(oid);
     fsckClean(repo.dir);
   });
 
