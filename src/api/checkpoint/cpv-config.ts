@@ -97,7 +97,8 @@ export interface PublicConfig extends EffectiveConfig {
 }
 
 export class CPVConfig {
-  private readonly env: NodeJS.ProcessEnv;
+  /** The environment settings and overrides are read from (also handed to the git layer). */
+  readonly env: NodeJS.ProcessEnv;
 
   constructor(opts: CPVConfigOptions = {}) {
     this.env = opts.env ?? process.env;

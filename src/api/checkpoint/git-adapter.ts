@@ -18,6 +18,7 @@ import { authCallbacks, type GitCredentials, redact } from '../../git/auth.js';
 import { atomicGitFs } from '../../git/git-fs.js';
 import { withWriteLock } from '../../git/lock.js';
 import { GitRepo } from '../../git/repo.js';
+import { isSshUrl, type SshOptions } from '../../git/ssh-transport.js';
 
 type IsoGit = typeof import('isomorphic-git');
 type Http = typeof import('isomorphic-git/http/node');
@@ -45,6 +46,13 @@ export interface TagInfo {
   message: string;
   /** When the tag was made (ISO 8601). */
   createdAt: string;
+}
+
+/** How to reach the git host: HTTPS credentials and/or SSH settings, and the environment. */
+export interface RemoteAccess {
+  credentials?: GitCredentials;
+  ssh?: SshOptions;
+  env?: NodeJS.ProcessEnv;
 }
 
 export const DEFAULT_BRANCH = 'main';
@@ -217,21 +225,27 @@ export class ModelGit {
    */
   async push(
     ref: string,
-    credentials: GitCredentials | undefined,
+    access: RemoteAccess,
     opts: { delete?: boolean; force?: boolean } = {},
   ): Promise<void> {
-    if (opts.delete) return this.deleteRemoteRef(ref, credentials);
-    const remote = { ...(credentials ? { credentials } : {}), force: opts.force ?? false };
+    if (opts.delete) return this.deleteRemoteRef(ref, access);
     const tag = /^refs\/tags\/(.+)$/.exec(ref)?.[1];
     const branch = /^refs\/heads\/(.+)$/.exec(ref)?.[1];
-    if (tag !== undefined) await this.open().push({ ...remote, branch: false, tags: [tag] });
-    else await this.open().push({ ...remote, branch: branch ?? DEFAULT_BRANCH });
+    const common = { ...access, force: opts.force ?? false };
+    if (tag !== undefined) await this.open().push({ ...common, branch: false, tags: [tag] });
+    else await this.open().push({ ...common, branch: branch ?? DEFAULT_BRANCH });
   }
 
-  private async deleteRemoteRef(ref: string, credentials: GitCredentials | undefined): Promise<void> {
+  private async deleteRemoteRef(ref: string, access: RemoteAccess): Promise<void> {
+    const url = (await this.originUrl()) ?? '';
+    if (isSshUrl(url)) {
+      throw new CpvError('E_PUSH_REJECTED', `cannot delete ${ref} from an SSH remote yet`, {
+        hint: `Delete ${ref} on the git host by hand.`,
+      });
+    }
     const git = await loadGit();
     const http = await loadHttp();
-    const auth = authCallbacks(credentials);
+    const auth = authCallbacks(access.credentials);
     let result: Awaited<ReturnType<IsoGit['push']>>;
     try {
       result = await git.push({
@@ -246,7 +260,7 @@ export class ModelGit {
         onAuthFailure: auth.onAuthFailure,
       });
     } catch (err) {
-      throw pushError(`delete ${ref}`, err, auth.refused(), credentials);
+      throw pushError(`delete ${ref}`, err, auth.refused(), access.credentials);
     }
     const failure = Object.values(result.refs ?? {}).find((r) => !r.ok)?.error;
     if (!result.ok || failure) {
@@ -260,45 +274,20 @@ export class ModelGit {
     }
   }
 
-  /** Fetches branches and tags from origin and fast-forwards main. */
-  async pull(credentials: GitCredentials | undefined, author: Identity): Promise<void> {
+  /**
+   * Fetches branches and tags from origin. Over HTTPS tags deleted on the host are pruned here too
+   * (a rolled-back release disappears everywhere); over SSH the shared git layer fetches, without
+   * pruning.
+   */
+  async fetch(access: RemoteAccess): Promise<void> {
+    const url = (await this.originUrl()) ?? '';
+    if (isSshUrl(url)) {
+      await this.open().fetch({ ...access, tags: true });
+      return;
+    }
     const git = await loadGit();
     const http = await loadHttp();
-    const auth = authCallbacks(credentials);
-    await withWriteLock(this.gitdir, async () => {
-      try {
-        await git.pull({
-          fs: this.fs(),
-          http,
-          dir: this.dir,
-          remote: ORIGIN,
-          ref: DEFAULT_BRANCH,
-          singleBranch: true,
-          fastForwardOnly: true,
-          author,
-          onAuth: auth.onAuth,
-          onAuthFailure: auth.onAuthFailure,
-        });
-        await git.fetch({
-          fs: this.fs(),
-          http,
-          dir: this.dir,
-          remote: ORIGIN,
-          tags: true,
-          onAuth: auth.onAuth,
-          onAuthFailure: auth.onAuthFailure,
-        });
-      } catch (err) {
-        throw pushError('fetch', err, auth.refused(), credentials);
-      }
-    });
-  }
-
-  /** Fetches branches and tags from origin without touching the work tree. */
-  async fetch(credentials: GitCredentials | undefined): Promise<void> {
-    const git = await loadGit();
-    const http = await loadHttp();
-    const auth = authCallbacks(credentials);
+    const auth = authCallbacks(access.credentials);
     await withWriteLock(this.gitdir, async () => {
       try {
         await git.fetch({
@@ -313,15 +302,50 @@ export class ModelGit {
           onAuthFailure: auth.onAuthFailure,
         });
       } catch (err) {
-        throw pushError('fetch', err, auth.refused(), credentials);
+        throw pushError('fetch', err, auth.refused(), access.credentials);
+      }
+    });
+  }
+
+  /** Fetches, then fast-forwards main (and the work tree) to origin's main; refuses to merge. */
+  async pull(access: RemoteAccess, author: Identity): Promise<void> {
+    await this.fetch(access);
+    const git = await loadGit();
+    const theirs = `refs/remotes/${ORIGIN}/${DEFAULT_BRANCH}`;
+    const remoteHead = await git.resolveRef({ fs, dir: this.dir, ref: theirs }).catch(() => undefined);
+    if (remoteHead === undefined) return; // the host has no main yet
+    await withWriteLock(this.gitdir, async () => {
+      try {
+        const result = await git.merge({
+          fs: this.fs(),
+          dir: this.dir,
+          ours: DEFAULT_BRANCH,
+          theirs,
+          fastForwardOnly: true,
+          author,
+        });
+        if (result.fastForward) await git.checkout({ fs: this.fs(), dir: this.dir, ref: DEFAULT_BRANCH });
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (code === 'FastForwardError' || code === 'MergeNotSupportedError') {
+          throw new CpvError(
+            'E_PUSH_REJECTED',
+            `${this.dir} has commits the git host does not, and the host has others`,
+            {
+              hint: 'The histories diverged (a push failed earlier while someone else pushed): merge them with git, then retry.',
+              cause: err,
+            },
+          );
+        }
+        throw gitError('updating main from the git host failed', err);
       }
     });
   }
 
   /** Clones `url` into this directory (which must not exist or be empty); nothing is left on failure. */
-  async clone(url: string, credentials: GitCredentials | undefined): Promise<void> {
+  async clone(url: string, access: RemoteAccess): Promise<void> {
     try {
-      await GitRepo.clone(url, this.dir, { ...(credentials ? { credentials } : {}), ref: DEFAULT_BRANCH });
+      await GitRepo.clone(url, this.dir, { ...access, ref: DEFAULT_BRANCH });
     } catch (err) {
       fs.rmSync(this.dir, { recursive: true, force: true });
       throw err;

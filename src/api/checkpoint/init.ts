@@ -113,7 +113,7 @@ export async function initModelRepo(
     let git = false;
     if (url) {
       await repo.git.setOrigin(url);
-      await repo.git.push('refs/heads/main', repo.gitCredentials());
+      await repo.git.push('refs/heads/main', repo.remoteAccess());
       git = true;
     }
     const out = added.outputs[0]!;

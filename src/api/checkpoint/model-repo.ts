@@ -10,7 +10,7 @@ import type { GitCredentials } from '../../git/auth.js';
 import { CPVConfig } from './cpv-config.js';
 import type { DataRemote } from './dvc-remote.js';
 import type { EffectiveConfig } from './effective-config.js';
-import { type Identity, ModelGit, resolveIdentity } from './git-adapter.js';
+import { type Identity, ModelGit, type RemoteAccess, resolveIdentity } from './git-adapter.js';
 import { checkName } from './names.js';
 import { DEFAULT_HTTPS_URL_TEMPLATE, expandUrlTemplate, localDataDir, s3DataUrl } from './urls.js';
 
@@ -98,6 +98,18 @@ export class ModelRepo {
     return {
       ...(git.username ? { username: git.username } : {}),
       ...(git.token ? { password: git.token } : {}),
+    };
+  }
+
+  /** How to reach the git host: HTTPS credentials, or the SSH key, plus the environment. */
+  remoteAccess(): RemoteAccess {
+    const git = this.settings().git;
+    const env = this.cpvConfig.env;
+    const credentials = this.gitCredentials();
+    return {
+      env,
+      ...(credentials ? { credentials } : {}),
+      ssh: { env, ...(git.sshKeyPath ? { privateKeyPath: git.sshKeyPath } : {}) },
     };
   }
 

@@ -163,8 +163,8 @@ export async function textAt(repo: ModelRepo, commit: string, file: string): Pro
  */
 export async function syncWithHost(repo: ModelRepo, mode: 'fetch' | 'pull'): Promise<void> {
   if (repo.gitUrl() === undefined || (await repo.git.originUrl()) === undefined) return;
-  if (mode === 'fetch') await repo.git.fetch(repo.gitCredentials());
-  else await repo.git.pull(repo.gitCredentials(), repo.identity());
+  if (mode === 'fetch') await repo.git.fetch(repo.remoteAccess());
+  else await repo.git.pull(repo.remoteAccess(), repo.identity());
 }
 
 /** Pushes `ref` when the repo has a git host; returns whether it did. */
@@ -174,7 +174,7 @@ export async function pushRef(
   opts: { force?: boolean; delete?: boolean } = {},
 ): Promise<boolean> {
   if ((await repo.git.originUrl()) === undefined) return false;
-  await repo.git.push(ref, repo.gitCredentials(), opts);
+  await repo.git.push(ref, repo.remoteAccess(), opts);
   return true;
 }
 
@@ -426,7 +426,7 @@ export async function ensureLocalRepo(repo: ModelRepo): Promise<void> {
       hint: 'Move it away, or pass another workdir.',
     });
   }
-  await repo.git.clone(url!, repo.gitCredentials());
+  await repo.git.clone(url!, repo.remoteAccess());
   writeLocalRemoteConfig(repo);
 }
 
