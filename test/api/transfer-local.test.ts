@@ -287,6 +287,22 @@ describe('status -c', () => {
     expect(JSON.parse(json.stdout)).toEqual({ foo: 'deleted' });
   });
 
+  it('a clone without a cache sees every object as deleted, directory files read from the remote manifest', async () => {
+    const { a } = await repoA();
+    await push([], { cwd: a });
+    const b = cloneOf(a);
+    expect((await cloudStatus([], { cwd: b })).status).toEqual({
+      'model.bin': 'deleted',
+      data: 'deleted',
+      'data/a.txt': 'deleted',
+      'data/sub/b.txt': 'deleted',
+      'data/empty.txt': 'deleted',
+    });
+    const quiet = captureOutput();
+    expect(await main(['--cwd', b, 'status', '-c', '-q'], quiet)).toBe(1);
+    expect(quiet.stdout).toBe('');
+  });
+
   it('fetch with nothing to do and pull of deleted data print what DVC prints', async () => {
     const vector = loadVectors().find((v) => v.id === 'behaviour-status-push-pull-output')!;
     const { a } = await repoA(vector.tree as Record<string, string>);
@@ -350,5 +366,9 @@ describe('remote selection errors', () => {
     expect((await rejection(push([], { cwd: a, remote: 'x' }))).code).toBe('E_REMOTE_CONFIG');
     const out = captureOutput();
     expect(await main(['--cwd', a, 'push', '-j', '0'], out)).toBe(2);
+    fs.writeFileSync(path.join(a, '.dvc', 'config'), `['remote "x"']\n    url = /tmp/x\n    jobs = many\n`);
+    expect((await rejection(push([], { cwd: a, remote: 'x' }))).code).toBe('E_REMOTE_CONFIG');
+    fs.writeFileSync(path.join(a, '.dvc', 'config'), `['remote "x"']\n    jobs = 4\n`);
+    expect((await rejection(push([], { cwd: a, remote: 'x' }))).code).toBe('E_REMOTE_CONFIG');
   });
 });
