@@ -39,7 +39,14 @@ export function gitDirOf(dir: string): string {
       hint: 'restore .git, or remove the file and clone again',
     });
   }
-  return path.resolve(dir, pointer[1]);
+  const gitdir = path.resolve(dir, pointer[1]);
+  if (fs.existsSync(path.join(gitdir, 'commondir'))) {
+    // a `git worktree`: refs and objects live in the main repository, which isomorphic-git cannot follow
+    throw new CpvError('E_GIT', `${dir} is a linked git worktree, which cpv cannot write to`, {
+      hint: 'run cpv in the main working tree of the repository',
+    });
+  }
+  return gitdir;
 }
 
 export function makeContext(dir: string, gitdir = gitDirOf(dir)): GitContext {
