@@ -122,9 +122,10 @@ async function hashDirectory(
   opts: HashOutputOptions,
 ): Promise<HashedOutput> {
   const entries = await walkTree(abs, { ignore: await repo.ignore(), repoRoot: repo.root });
-  if (opts.precheck) precheckReadable(repo, entries);
   const md5s = recall(repo, hashName, entries, opts.store);
   const misses = entries.filter((_, i) => md5s[i] === undefined);
+  // Only files about to be read need the check: known ones are already in the cache.
+  if (opts.precheck) precheckReadable(repo, misses);
   const paths = misses.map((e) => e.path);
   const poolOpts = { onProgress: opts.onProgress, signal: opts.signal };
   const hashes = opts.store
