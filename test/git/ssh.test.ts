@@ -68,7 +68,7 @@ describe('SSH remotes', () => {
     fsckClean(dir);
   });
 
-  it('accepts scp-like addresses (path relative to the login home or absolute)', async () => {
+  it('sends scp-like addresses to port 22 (they cannot name a port), failing clearly when nothing listens there', async () => {
     const bare = seeded('scp');
     const repo = await GitRepo.clone(`${sshd.user}@127.0.0.1:${bare}`, path.join(tempDir(), 's'), {
       ssh: { ...ssh() },
@@ -129,5 +129,39 @@ describe('SSH remotes', () => {
       env,
     }).catch((e: unknown) => e);
     expect(noKey).toMatchObject({ code: 'E_AUTH' });
+  });
+
+  it('uses a passphrase-protected key, and an ssh-agent holding the key', async () => {
+    const bare = seeded('agent');
+    const { spawnSync, spawn } = await import('node:child_process');
+    const locked = path.join(tempDir(), 'locked');
+    fs.copyFileSync(sshd.clientKey, locked);
+    fs.chmodSync(locked, 0o600);
+    expect(spawnSync('ssh-keygen', ['-q', '-p', '-P', '', '-N', 'open sesame', '-f', locked]).status).toBe(0);
+    const wrong = await GitRepo.clone(urlFor(bare), path.join(tempDir(), 'w'), {
+      ssh: { privateKeyPath: locked, passphrase: 'nope', knownHostsPath: sshd.knownHosts },
+      env,
+    }).catch((e: unknown) => e);
+    expect(wrong).toMatchObject({ code: 'E_AUTH' });
+    await GitRepo.clone(urlFor(bare), path.join(tempDir(), 'p'), {
+      ssh: { privateKeyPath: locked, passphrase: 'open sesame', knownHostsPath: sshd.knownHosts },
+      env,
+    });
+
+    const sock = path.join(tempDir(), 'agent.sock');
+    const agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 100 && !fs.existsSync(sock); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(
+        spawnSync('ssh-add', ['-q', sshd.clientKey], { env: { ...env, SSH_AUTH_SOCK: sock } }).status,
+      ).toBe(0);
+      const viaAgent = await GitRepo.clone(urlFor(bare), path.join(tempDir(), 'g'), {
+        ssh: { knownHostsPath: sshd.knownHosts },
+        env: { ...env, SSH_AUTH_SOCK: sock },
+      });
+      expect(await viaAgent.resolve('v1')).toBe(g(bare, 'rev-parse', 'v1').trim());
+    } finally {
+      agent.kill();
+    }
   });
 });
