@@ -110,26 +110,43 @@ function cpvRepo(name, dataDir, target, prefix) {
   return repo;
 }
 
-function cpvRows(data) {
+/**
+ * Each tool is a set of row runners (seconds each, set-up untimed). Rows run tool after tool, so
+ * all tools meet the server in the same state (a busy server slows whoever runs while it digests
+ * the previous gigabyte).
+ */
+function cpvTool(data) {
+  let bigRepo;
+  let smallRepo;
   const out = {};
-  const bigRepo = cpvRepo('big', path.dirname(data.big), 'big.bin', 'cpv-big');
-  let rss = 0;
-  out.upBig = timed(() => {
-    rss = cpv(['push', '-q', '-r', 'bench', '-j', String(jobs)], bigRepo);
-  });
-  out.rssPush = rss;
-  fs.rmSync(path.join(bigRepo, '.dvc', 'cache'), { recursive: true, force: true });
-  out.downBig = timed(() => {
-    out.rssFetch = cpv(['fetch', '-q', '-r', 'bench', '-j', String(jobs)], bigRepo);
-  });
-  const smallRepo = cpvRepo('small', path.dirname(data.small), 'files', 'cpv-small');
-  out.upSmall = timed(() => cpv(['push', '-q', '-r', 'bench', '-j', String(jobs)], smallRepo));
-  fs.rmSync(path.join(smallRepo, '.dvc', 'cache'), { recursive: true, force: true });
-  out.downSmall = timed(() => cpv(['fetch', '-q', '-r', 'bench', '-j', String(jobs)], smallRepo));
-  return out;
+  const push = (repo) => cpv(['push', '-q', '-r', 'bench', '-j', String(jobs)], repo);
+  const fetch = (repo) => cpv(['fetch', '-q', '-r', 'bench', '-j', String(jobs)], repo);
+  return {
+    out,
+    upBig() {
+      bigRepo = cpvRepo('big', path.dirname(data.big), 'big.bin', 'cpv-big');
+      return timed(() => {
+        out.rssPush = push(bigRepo);
+      });
+    },
+    downBig() {
+      fs.rmSync(path.join(bigRepo, '.dvc', 'cache'), { recursive: true, force: true });
+      return timed(() => {
+        out.rssFetch = fetch(bigRepo);
+      });
+    },
+    upSmall() {
+      smallRepo = cpvRepo('small', path.dirname(data.small), 'files', 'cpv-small');
+      return timed(() => push(smallRepo));
+    },
+    downSmall() {
+      fs.rmSync(path.join(smallRepo, '.dvc', 'cache'), { recursive: true, force: true });
+      return timed(() => fetch(smallRepo));
+    },
+  };
 }
 
-function rcloneRows(data) {
+function rcloneTool(data) {
   const { AWS_CA_BUNDLE: _unused, ...inherited } = process.env; // rclone rejects it on plain http
   const env = {
     ...inherited,
@@ -153,14 +170,15 @@ function rcloneRows(data) {
   const down = path.join(work, 'rclone-down');
   fs.rmSync(down, { recursive: true, force: true });
   return {
-    upBig: timed(() => rc('copyto', data.big, `bench:${bucket}/rclone-big/big.bin`)),
-    downBig: timed(() => rc('copyto', `bench:${bucket}/rclone-big/big.bin`, path.join(down, 'big.bin'))),
-    upSmall: timed(() => rc('copy', data.small, `bench:${bucket}/rclone-small`)),
-    downSmall: timed(() => rc('copy', `bench:${bucket}/rclone-small`, path.join(down, 'small'))),
+    upBig: () => timed(() => rc('copyto', data.big, `bench:${bucket}/rclone-big/big.bin`)),
+    downBig: () =>
+      timed(() => rc('copyto', `bench:${bucket}/rclone-big/big.bin`, path.join(down, 'big.bin'))),
+    upSmall: () => timed(() => rc('copy', data.small, `bench:${bucket}/rclone-small`)),
+    downSmall: () => timed(() => rc('copy', `bench:${bucket}/rclone-small`, path.join(down, 'small'))),
   };
 }
 
-function awsRows(data) {
+function awsTool(data) {
   const config = path.join(work, 'aws-config');
   fs.writeFileSync(
     config,
@@ -178,10 +196,11 @@ function awsRows(data) {
   const down = path.join(work, 'aws-down');
   fs.rmSync(down, { recursive: true, force: true });
   return {
-    upBig: timed(() => aws('cp', data.big, `s3://${bucket}/aws-big/big.bin`)),
-    downBig: timed(() => aws('cp', `s3://${bucket}/aws-big/big.bin`, path.join(down, 'big.bin'))),
-    upSmall: timed(() => aws('cp', '--recursive', data.small, `s3://${bucket}/aws-small`)),
-    downSmall: timed(() => aws('cp', '--recursive', `s3://${bucket}/aws-small`, path.join(down, 'small'))),
+    upBig: () => timed(() => aws('cp', data.big, `s3://${bucket}/aws-big/big.bin`)),
+    downBig: () => timed(() => aws('cp', `s3://${bucket}/aws-big/big.bin`, path.join(down, 'big.bin'))),
+    upSmall: () => timed(() => aws('cp', '--recursive', data.small, `s3://${bucket}/aws-small`)),
+    downSmall: () =>
+      timed(() => aws('cp', '--recursive', `s3://${bucket}/aws-small`, path.join(down, 'small'))),
   };
 }
 
@@ -250,19 +269,27 @@ async function main() {
   const results = {};
   try {
     console.log(`S3 bench: ${endpoint}, bucket ${bucket}, ${jobs} parallel`);
-    results.cpv = cpvRows(data);
-    for (const [name, fn] of [
-      ['rclone', rcloneRows],
-      ['aws', awsRows],
+    const cpvRunner = cpvTool(data);
+    const tools = { cpv: cpvRunner };
+    results.cpv = cpvRunner.out;
+    for (const [name, make] of [
+      ['rclone', rcloneTool],
+      ['aws', awsTool],
     ]) {
-      if (!has(name)) {
-        results[name] = { error: `not installed (apt-get install ${name === 'aws' ? 'awscli' : name})` };
-        continue;
-      }
-      try {
-        results[name] = fn(data);
-      } catch (err) {
-        results[name] = { error: err.message.split('\n')[0] };
+      if (has(name)) {
+        tools[name] = make(data);
+        results[name] = {};
+      } else results[name] = { error: `not installed (apt-get install ${name === 'aws' ? 'awscli' : name})` };
+    }
+    for (const row of ['upBig', 'downBig', 'upSmall', 'downSmall']) {
+      for (const [name, tool] of Object.entries(tools)) {
+        if (results[name].error) continue;
+        try {
+          results[name][row] = tool[row]();
+        } catch (err) {
+          if (name === 'cpv') throw err;
+          results[name] = { error: err.message.split('\n')[0] };
+        }
       }
     }
   } finally {
