@@ -1,4 +1,5 @@
 /** Text renderings of checkpoint results: plans (dry runs), version lists, metadata, downloads. */
+import type { CheckpointComparison } from '../api/checkpoint/compare.js';
 import type { CheckpointPlan, PlanStep } from '../api/checkpoint/plan.js';
 import type { SeriesMetadata, VersionInfo } from '../api/checkpoint/series.js';
 
@@ -84,4 +85,29 @@ export function renderMetadata(meta: SeriesMetadata): string {
     `  versions:    ${meta.versions.length}`,
   ];
   return `${lines.join('\n')}\n${meta.versions.length > 0 ? `\n${renderVersions(meta.versions)}` : ''}`;
+}
+
+const show = (v: unknown) => (v === undefined ? '-' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+
+/** Metrics side by side with deltas, the size change, then the changed files. */
+export function renderComparison(c: CheckpointComparison): string {
+  const out = [`${c.a.tag} (${c.a.commit.slice(0, 7)}) → ${c.b.tag} (${c.b.commit.slice(0, 7)})`];
+  if (c.metrics.length > 0) {
+    const width = Math.max(6, ...c.metrics.map((m) => m.name.length));
+    out.push(
+      `  ${'metric'.padEnd(width)}  ${c.a.tag.padStart(12)}  ${c.b.tag.padStart(12)}  ${'delta'.padStart(12)}`,
+    );
+    for (const m of c.metrics) {
+      const delta = m.delta === undefined ? '' : `${m.delta > 0 ? '+' : ''}${Number(m.delta.toPrecision(6))}`;
+      out.push(
+        `  ${m.name.padEnd(width)}  ${show(m.a).padStart(12)}  ${show(m.b).padStart(12)}  ${delta.padStart(12)}`,
+      );
+    }
+  }
+  const delta =
+    c.sizeDelta === undefined ? '' : ` (${c.sizeDelta >= 0 ? '+' : '-'}${megabytes(Math.abs(c.sizeDelta))})`;
+  out.push(`  size: ${megabytes(c.a.size)} → ${megabytes(c.b.size)}${delta}`);
+  out.push(`  changed files: ${c.changedFiles.length}`);
+  for (const f of c.changedFiles) out.push(`    ${f.change.padEnd(8)} ${f.path}`);
+  return `${out.join('\n')}\n`;
 }

@@ -12,9 +12,10 @@ import { registerGc } from './gc.js';
 import { registerLs } from './ls.js';
 import { registerMove } from './move.js';
 import { registerData } from './register-data.js';
+import { registerRelease } from './release.js';
 import { registerRemote } from './remote.js';
 import { registerRemove } from './remove.js';
-import { registerModel } from './series.js';
+import { registerDataSeries, registerModel } from './series.js';
 import { registerSetup } from './setup.js';
 import { registerTransfer } from './transfer.js';
 
@@ -32,6 +33,8 @@ export const COMMANDS: RegisterCommand[] = [
   registerTransfer,
   registerSetup,
   registerModel,
+  registerDataSeries,
+  registerRelease,
   registerRemote,
   registerConfig,
 ];

@@ -1,6 +1,8 @@
 /** The actions behind `cpv model …` (and `cpv data …`): parse, call the checkpoint API, render. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { CheckpointComparison } from '../../api/checkpoint/compare.js';
+import { DataCheckpointsManage } from '../../api/checkpoint/data.js';
 import type { InitModelResult } from '../../api/checkpoint/init.js';
 import type { Metrics } from '../../api/checkpoint/metrics.js';
 import { ModelsCheckpointsManage } from '../../api/checkpoint/models.js';
@@ -13,7 +15,13 @@ import type {
 } from '../../api/checkpoint/series.js';
 import { CpvError } from '../../errors.js';
 import { EXIT } from '../exit-codes.js';
-import { megabytes, renderMetadata, renderPlan, renderVersions } from '../render-checkpoint.js';
+import {
+  megabytes,
+  renderComparison,
+  renderMetadata,
+  renderPlan,
+  renderVersions,
+} from '../render-checkpoint.js';
 import type { CommandContext } from './context.js';
 
 interface CommonFlags {
@@ -57,6 +65,7 @@ interface SeriesApi {
     force?: boolean;
     dryRun?: boolean;
   }): Promise<RevertResult | CheckpointPlan>;
+  compare(a: string, b: string): Promise<CheckpointComparison>;
 }
 
 function modelApi(team: string, model: string, workdir: string | undefined): SeriesApi {
@@ -75,11 +84,37 @@ function modelApi(team: string, model: string, workdir: string | undefined): Ser
       return m.downloadModelCheckpoint({ ...o, includeData: withData });
     },
     revert: (o) => m.revertModelCheckpoint(o),
+    compare: (a, b) => m.compareCheckpoints(a, b),
+  };
+}
+
+function dataApi(team: string, model: string, workdir: string | undefined): SeriesApi {
+  const d = new DataCheckpointsManage(team, model, { workdir });
+  return {
+    init: (o) => d.importDataInit(o),
+    upload: ({ from, metrics, ...o }) => {
+      if (metrics !== undefined) {
+        throw new CpvError('E_USAGE', 'data versions carry no metrics', {
+          hint: 'Record metrics with cpv model upload; data versions are tagged data-vX.Y.',
+        });
+      }
+      return d.uploadDataCheckpoint({ ...o, ...(from ? { dataPath: from } : {}) });
+    },
+    tag: (o) => d.tagDataCheckpoint(o),
+    info: () => d.getDataMetadata(),
+    download: ({ withData: _ignored, ...o }) => d.downloadDataCheckpoint(o),
+    revert: (o) => d.revertDataCheckpoint(o),
+    compare: () => {
+      throw new CpvError('E_USAGE', 'compare works on model versions', {
+        hint: 'Use cpv model compare <team/model> <a> <b>; it lists the data files that changed too.',
+      });
+    },
   };
 }
 
 const FACTORIES: Record<string, (team: string, model: string, workdir: string | undefined) => SeriesApi> = {
   model: modelApi,
+  data: dataApi,
 };
 
 /** `vision/resnet50` → team and model; the names themselves are checked by the API. */
@@ -272,4 +307,10 @@ export const actions = {
     const meta = await api(group, ref, flags).info();
     return print(ctx, flags, meta, () => renderMetadata(meta));
   },
+
+  compare:
+    (ctx: CommandContext, group: string) => async (ref: string, a: string, b: string, flags: CommonFlags) => {
+      const result = await api(group, ref, flags).compare(a, b);
+      return print(ctx, flags, result, () => renderComparison(result));
+    },
 };

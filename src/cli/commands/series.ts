@@ -27,7 +27,9 @@ function common(cmd: Command): Command {
 export function registerSeries(program: Command, ctx: CommandContext, spec: SeriesCliSpec): void {
   const group = program
     .command(spec.group)
-    .description(`Versioned ${spec.noun}s: init, upload, tag, versions, download, revert, info`);
+    .description(
+      `Versioned ${spec.noun}s: init, upload, tag, versions, download, revert, info${spec.group === 'model' ? ', compare' : ''}`,
+    );
   const action = (name: keyof Awaited<ReturnType<SeriesCliSpec['load']>>['actions']) =>
     ctx.run(async () => (await spec.load()).actions[name](ctx, spec.group));
 
@@ -85,12 +87,32 @@ export function registerSeries(program: Command, ctx: CommandContext, spec: Seri
   )
     .argument(REF, REF_HELP)
     .action(action('info'));
+
+  if (spec.group === 'model') {
+    common(
+      group
+        .command('compare')
+        .description('Two versions side by side: metrics with deltas, size, changed files'),
+    )
+      .argument(REF, REF_HELP)
+      .argument('<a>', 'the older version, e.g. v1.0')
+      .argument('<b>', 'the newer version, e.g. v1.1')
+      .action(action('compare'));
+  }
 }
 
 export function registerModel(program: Command, ctx: CommandContext): void {
   registerSeries(program, ctx, {
     group: 'model',
     noun: 'model checkpoint',
+    load: () => import('./series-action.js'),
+  });
+}
+
+export function registerDataSeries(program: Command, ctx: CommandContext): void {
+  registerSeries(program, ctx, {
+    group: 'data',
+    noun: 'data version',
     load: () => import('./series-action.js'),
   });
 }
