@@ -233,6 +233,16 @@ describe('cpv move', () => {
     expect((await repoStatus([], { cwd: dir })).stages).toEqual({});
   });
 
+  it("a DVC-written repository: moving data keeps status clean and DVC's .dvc layout", async () => {
+    const repo = unpack('basic');
+    const old = read(repo, 'data.dvc');
+    await moveOutput('data', 'datasets/v1', { cwd: repo });
+    expect(read(repo, 'datasets/v1.dvc')).toBe(old.replace('path: data\n', 'path: v1\n'));
+    expect(read(repo, '.gitignore')).toBe('/model.bin\n');
+    expect(read(repo, 'datasets/.gitignore')).toBe('/v1\n');
+    expect((await repoStatus([], { cwd: repo })).stages).toEqual({});
+  });
+
   it('refuses existing destinations, untracked sources and destinations outside the repo', async () => {
     const dir = await tracked();
     const before = snapshot(dir);
