@@ -530,13 +530,16 @@ export class S3Remote implements Remote {
     }
   }
 
-  /** HEAD on the bucket once, turning the usual set-up mistakes into one clear error. */
+  /** HEAD on the bucket once, turning a missing bucket or a wrong endpoint into one clear error. */
   private checkBucket(signal: AbortSignal | undefined): Promise<void> {
     this.bucketChecked ??= this.client
       .send(new HeadBucketCommand({ Bucket: this.bucket }), { abortSignal: signal })
       .then(
         () => undefined,
         (err: unknown) => {
+          // Credentials limited to objects under a prefix may not HEAD the bucket: the object
+          // requests that follow will tell (and bad credentials fail there just as clearly).
+          if (httpStatus(err) === 403) return;
           this.bucketChecked = undefined; // a later call may try again (e.g. after an abort)
           if (httpStatus(err) === 404) {
             throw new CpvError(
