@@ -148,4 +148,52 @@ describe('ModelsCheckpointsManage across two machines over git HTTPS', () => {
     expect(server.showRefs('AI-Vision-model-checkpoints/refuse')).not.toContain('refs/tags/');
     expect(await a.tagModelCheckpoint()).toBe('v1.0');
   });
+
+  it('a failed push of main keeps the commit and says so; the next tag sends it; diverged histories are refused', async () => {
+    server.createRepo('AI-Vision-model-checkpoints/flaky');
+    const storage = tempDir('cpv-storage-');
+    const a = new ModelsCheckpointsManage('vision', 'flaky', {
+      workdir: tempDir('cpv-a-'),
+      config: machine(storage),
+    });
+    const b = new ModelsCheckpointsManage('vision', 'flaky', {
+      workdir: tempDir('cpv-b-'),
+      config: machine(storage),
+    });
+    await a.importModelInit();
+    fs.writeFileSync(path.join(a.path, 'model.bin'), 'a1');
+    server.failPushesMatching = 'refs/heads/main';
+    let err: CpvError;
+    try {
+      err = await rejects(a.uploadModelCheckpoint({ metrics: { run: 1 } }));
+    } finally {
+      server.failPushesMatching = undefined;
+    }
+    expect(err.message).toMatch(/^committed [0-9a-f]{8} locally, but pushing it failed/);
+    expect(err.hint).toContain('the next upload, tag or revert pushes it');
+    const local = gitCli(a.path, 'rev-parse', 'HEAD').trim();
+    expect(server.showRefs('AI-Vision-model-checkpoints/flaky')).not.toContain(local);
+    expect(await a.tagModelCheckpoint()).toBe('v1.0');
+    expect(server.showRefs('AI-Vision-model-checkpoints/flaky')).toContain(`${local} refs/heads/main`);
+
+    // B builds on the host's main; then A commits without pushing and B pushes: histories diverge.
+    fs.mkdirSync(b.path, { recursive: true });
+    await b.readCheckpointTag();
+    fs.writeFileSync(path.join(a.path, 'model.bin'), 'a2');
+    server.failPushesMatching = 'refs/heads/main';
+    try {
+      await rejects(a.uploadModelCheckpoint({ metrics: { run: 2 } }));
+    } finally {
+      server.failPushesMatching = undefined;
+    }
+    await b.uploadModelCheckpoint({ modelPath: path.join(a.path, 'metrics.log'), metrics: { run: 3 } });
+    fs.writeFileSync(path.join(a.path, 'model.bin'), 'a3');
+    const diverged = await rejects(a.uploadModelCheckpoint({ metrics: { run: 4 } }));
+    expect(diverged.code).toBe('E_PUSH_REJECTED');
+    expect(diverged.hint).toContain('diverged');
+    expect(
+      JSON.parse(fs.readFileSync(path.join(a.path, 'metrics.log'), 'utf8').trim().split('\n').at(-1)!).metrics
+        .run,
+    ).toBe(2);
+  });
 });

@@ -16,6 +16,7 @@ import {
   ensureLocalRepo,
   metadataSeries,
   planTag,
+  pushCommitted,
   pushRef,
   type SeriesMetadata,
   syncWithHost,
@@ -103,6 +104,7 @@ export class CombinedCheckpointsManage {
           .build();
       }
       const me = repo.identity();
+      await pushRef(repo, 'refs/heads/main'); // an earlier commit whose push failed goes first
       const prevModel = model.replaces ? await repo.git.tagInfo(model.tag) : undefined;
       const prevData = data.replaces ? await repo.git.tagInfo(data.tag) : undefined;
       const messageOf = (p: CheckpointPlan): string => {
@@ -192,7 +194,7 @@ export class CombinedCheckpointsManage {
       const changed = new Set(await restoreFromCommit(repo, model.commit, (f) => f !== DATA_POINTER));
       for (const f of await restoreFromCommit(repo, data.commit, (f) => f === DATA_POINTER)) changed.add(f);
       const commit = await repo.git.commitAll(message, repo.identity());
-      const pushed = commit !== undefined ? await pushRef(repo, 'refs/heads/main') : false;
+      const pushed = await pushCommitted(repo, commit);
       return {
         modelTag,
         dataTag,

@@ -178,6 +178,27 @@ export async function pushRef(
   return true;
 }
 
+/**
+ * Pushes main after a commit. A failure does not undo the commit (its data is on the remote
+ * already); the error says so, and the next call that pushes main sends it along.
+ */
+export async function pushCommitted(repo: ModelRepo, commit: string | undefined): Promise<boolean> {
+  if (commit === undefined) return false;
+  try {
+    return await pushRef(repo, 'refs/heads/main');
+  } catch (err) {
+    if (!(err instanceof CpvError)) throw err;
+    throw new CpvError(
+      err.code,
+      `committed ${commit.slice(0, 8)} locally, but pushing it failed: ${err.message}`,
+      {
+        hint: `${err.hint ?? 'Check the git host.'} The checkpoint is safe here; the next upload, tag or revert pushes it.`,
+        cause: err,
+      },
+    );
+  }
+}
+
 /** The newest data tag whose `data.dvc` equals the current one: lineage for a model upload. */
 export async function currentDataVersion(repo: ModelRepo, dataPointer: string): Promise<string | undefined> {
   const file = repo.resolve(dataPointer);
@@ -302,7 +323,7 @@ export async function uploadSeries(
       throw err;
     }
     log.push(commit ? `committed ${commit.slice(0, 8)}` : 'nothing changed, no commit');
-    const git = commit !== undefined ? await pushRef(repo, 'refs/heads/main') : false;
+    const git = await pushCommitted(repo, commit);
     if (git) log.push(`pushed main to ${gitUrl}`);
     const out = added.outputs[0]!;
     const result: UploadResult = {
@@ -367,6 +388,8 @@ export async function createTag(
 ): Promise<void> {
   const previous = replaces ? await repo.git.tagInfo(tag) : undefined;
   const me = repo.identity();
+  // A commit whose push failed earlier goes first, so the host's main has what its tags point at.
+  await pushRef(repo, 'refs/heads/main');
   await repo.git.tag(tag, message, me, { force: replaces });
   try {
     await pushRef(repo, `refs/tags/${tag}`, { force: replaces });
@@ -490,7 +513,7 @@ export async function revertSeries(
     if (opts.dryRun) return plan;
     const changed = await restoreFromCommit(repo, info.commit, spec.restores);
     const commit = await repo.git.commitAll(message, repo.identity());
-    const pushed = commit !== undefined ? await pushRef(repo, 'refs/heads/main') : false;
+    const pushed = await pushCommitted(repo, commit);
     return {
       tag,
       commit: commit ?? (await repo.git.headCommit()) ?? info.commit,
