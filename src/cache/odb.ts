@@ -74,14 +74,25 @@ export class ObjectStore {
   /** The umask strips bits of 0o444, so created files need an explicit chmod. */
   private readonly fixMode = (OBJECT_MODE & ~currentUmask()) !== OBJECT_MODE;
 
-  constructor(readonly cacheDir: string) {}
+  private readonly md5Root: string;
+  private readonly legacyRoot: string;
 
-  root(hashName: HashName = 'md5'): string {
-    return objectRoot(this.cacheDir, hashName);
+  constructor(readonly cacheDir: string) {
+    this.md5Root = objectRoot(cacheDir, 'md5');
+    this.legacyRoot = objectRoot(cacheDir, 'md5-dos2unix');
   }
 
+  root(hashName: HashName = 'md5'): string {
+    return hashName === 'md5' ? this.md5Root : this.legacyRoot;
+  }
+
+  /**
+   * Same as `objectPath(root, oid)`, by concatenation: status and add ask for 100k paths at a
+   * time, and path.join's normalising showed up in their profiles. The oid is validated first.
+   */
   pathFor(oid: string, hashName: HashName = 'md5'): string {
-    return objectPath(this.root(hashName), oid);
+    if (!OID.test(oid)) return objectPath(this.root(hashName), oid); // throws the usual error
+    return `${this.root(hashName)}${path.sep}${oid.slice(0, 2)}${path.sep}${oid.slice(2)}`;
   }
 
   /** Whether a trusted (0o444) object is present: the cheap check used on state-store hits. */
