@@ -318,7 +318,11 @@ describe('status -c', () => {
 });
 
 describe('DVC-written remote (fixture basic)', () => {
-  function unpack(): { top: string; repo: string; json: { remote_objects: Array<Record<string, unknown>> } } {
+  function unpack(): {
+    top: string;
+    repo: string;
+    json: { remote_objects: Array<Record<string, unknown>>; remote_dirs: unknown[] };
+  } {
     const top = tempDir('cpv-fixture-basic-');
     const r = spawnSync('tar', ['-xzpf', path.join(FIXTURES, 'repos', 'basic.tar.gz'), '-C', top]);
     if (r.status !== 0) throw new Error(`tar failed: ${r.stderr}`);
@@ -331,10 +335,23 @@ describe('DVC-written remote (fixture basic)', () => {
     const ours = path.join(top, 'ours');
     fs.appendFileSync(path.join(repo, '.dvc', 'config'), `['remote "ours"']\n    url = ../../ours\n`);
     const out = captureOutput();
-    expect(await main(['--cwd', repo, 'push', '-r', 'ours'], out)).toBe(0);
+    const code = await main(['--cwd', repo, 'push', '-r', 'ours'], out);
+    expect(out.stderr).toBe('');
+    expect(code).toBe(0);
     expect(out.stdout).toBe('14 files pushed\n');
     const got = [...listing(ours)].map(([key, o]) => ({ key, ...o }));
     expect(got.sort((x, y) => (x.key < y.key ? -1 : 1))).toEqual(json.remote_objects);
+    const dirs: Array<{ key: string; mode: string }> = [];
+    const visit = (rel: string): void => {
+      for (const e of fs.readdirSync(path.join(ours, rel), { withFileTypes: true })) {
+        if (!e.isDirectory()) continue;
+        const key = rel === '' ? e.name : `${rel}/${e.name}`;
+        dirs.push({ key, mode: (fs.statSync(path.join(ours, key)).mode & 0o777).toString(8) });
+        visit(key);
+      }
+    };
+    visit('');
+    expect(dirs.sort((x, y) => (x.key < y.key ? -1 : 1))).toEqual(json.remote_dirs);
   });
 
   it('cpv pulls what DVC pushed into a clone without a cache', async () => {
