@@ -59,9 +59,13 @@ export async function stage(
   await lock.lockGitFile('index');
   const git = await loadGit();
   const present = rels.filter((r) => existsInWorkTree(ctx, r));
-  const gone = rels.filter((r) => !present.includes(r));
+  const tracked = await indexFiles(ctx);
+  // `git add dir` also stages the removal of tracked files deleted under dir
+  const gone = [
+    ...rels.filter((r) => !present.includes(r)),
+    ...tracked.filter((f) => present.some((r) => r !== f && under(f, r)) && !existsInWorkTree(ctx, f)),
+  ];
   if (gone.length > 0) {
-    const tracked = await indexFiles(ctx);
     const unknown = gone.find((r) => !tracked.some((f) => under(f, r)));
     if (unknown) {
       throw new CpvError('E_TARGET_MISSING', `'${unknown}' is neither in the work tree nor in the index`, {
