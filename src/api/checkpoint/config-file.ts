@@ -33,6 +33,10 @@ export interface GitSettings {
   /** Where a model repo lives, e.g. `https://bitbucket.org/AI-{Team}-model-checkpoints/{model}.git`. */
   urlTemplate?: string;
   sshKeyPath?: string;
+  /** Bitbucket REST API base, to create missing repos (default for bitbucket.org URLs: the public API). */
+  bitbucketApi?: string;
+  /** Bitbucket project key new model repos go into. */
+  bitbucketProject?: string;
 }
 
 export interface CpvConfigData {

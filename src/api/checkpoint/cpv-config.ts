@@ -67,6 +67,10 @@ export interface GitHttpsSetup {
   username?: string;
   token: string;
   urlTemplate?: string;
+  /** Bitbucket project key that missing model repos are created in (importModelInit). */
+  bitbucketProject?: string;
+  /** Bitbucket REST API base (default for bitbucket.org: https://api.bitbucket.org/2.0). */
+  bitbucketApi?: string;
 }
 
 /** The outcome of one service check: failures are reported, not thrown, so all checks run. */
@@ -173,6 +177,8 @@ export class CPVConfig {
       urlTemplate: checkUrlTemplate(setup.urlTemplate ?? DEFAULT_HTTPS_URL_TEMPLATE),
     };
     if (setup.username) git.username = setup.username;
+    if (setup.bitbucketProject) git.bitbucketProject = setup.bitbucketProject;
+    if (setup.bitbucketApi) git.bitbucketApi = setup.bitbucketApi;
     this.update((data) => {
       data.git = git;
     });

@@ -12,6 +12,8 @@
  * | CPV_GIT_TOKEN            | git.token            |
  * | CPV_GIT_URL_TEMPLATE     | git.urlTemplate      |
  * | CPV_GIT_SSH_KEY          | git.sshKeyPath       |
+ * | CPV_BITBUCKET_API        | git.bitbucketApi     |
+ * | CPV_BITBUCKET_PROJECT    | git.bitbucketProject |
  * | CPV_STORAGE_DIR          | storageDir           |
  *
  * (`CPV_HOME` moves the file itself.) The git variables are the ones `src/git/auth.ts` reads, so
@@ -33,6 +35,8 @@ export const ENV_OVERRIDES: ReadonlyArray<[string, EnvTarget]> = [
   ['CPV_GIT_TOKEN', ['git', 'token']],
   ['CPV_GIT_URL_TEMPLATE', ['git', 'urlTemplate']],
   ['CPV_GIT_SSH_KEY', ['git', 'sshKeyPath']],
+  ['CPV_BITBUCKET_API', ['git', 'bitbucketApi']],
+  ['CPV_BITBUCKET_PROJECT', ['git', 'bitbucketProject']],
   ['CPV_STORAGE_DIR', ['storageDir']],
 ];
 

@@ -9,6 +9,7 @@ import { CpvError } from '../../errors.js';
 import { writeFileAtomic } from '../../fsutil.js';
 import { addTargets } from '../add.js';
 import { initRepo } from '../init.js';
+import { bitbucketTarget, ensureBitbucketRepo } from './bitbucket.js';
 import { pushData } from './data-sync.js';
 import { localConfigText, writeDataRemote } from './dvc-remote.js';
 import { DATA_DIR, DATA_POINTER, modelRepoTemplates } from './layout.js';
@@ -51,6 +52,9 @@ function planInit(repo: ModelRepo, opts: InitModelOptions): CheckpointPlan {
     .add({ kind: 'upload', paths: [DATA_DIR], remote: repo.dataRemote().url })
     .add({ kind: 'commit', message: commitMessage(repo, opts), files: ['.dvc/config', DATA_POINTER] });
   const url = repo.gitUrl();
+  if (url && bitbucketTarget(url, repo.settings().git.bitbucketApi)) {
+    builder.add({ kind: 'create', path: url, detail: 'Bitbucket repository, if missing' });
+  }
   if (url) builder.add({ kind: 'push', url, refs: ['refs/heads/main'] });
   return builder.build();
 }
@@ -112,6 +116,9 @@ export async function initModelRepo(
     const commit = await repo.git.commitAll(commitMessage(repo, opts), repo.identity());
     let git = false;
     if (url) {
+      const settings = repo.settings().git;
+      const target = bitbucketTarget(url, settings.bitbucketApi);
+      if (target) await ensureBitbucketRepo(target, repo.gitCredentials(), settings.bitbucketProject);
       await repo.git.setOrigin(url);
       await repo.git.push('refs/heads/main', repo.remoteAccess());
       git = true;

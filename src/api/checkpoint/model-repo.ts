@@ -71,7 +71,8 @@ export class ModelRepo {
     throw new CpvError('E_NOT_A_REPO', `no model repository for ${this.team}/${this.model} at ${this.dir}`, {
       hint: this.gitUrl()
         ? 'Run importModelInit() to create it, or downloadModelCheckpoint() to fetch it from the git host.'
-        : 'Run importModelInit() (cpv model init) first, or pass the workdir that holds it.',
+        : 'Run importModelInit() (cpv model init) first, or pass the workdir that holds it; ' +
+          'to fetch it from a git host, configure one with `cpv setup`.',
     });
   }
 
