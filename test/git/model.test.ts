@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { GitRepo } from '../../src/git/repo.js';
-import { tempDir } from '../helpers/tmp.js';
+import { snapshot, tempDir } from '../helpers/tmp.js';
 import { g, git, IDENTITY, WHEN } from './peer.js';
 
 const who = { ...IDENTITY, ...WHEN };
@@ -19,7 +19,9 @@ type Op =
   | { kind: 'delete'; file: string }
   | { kind: 'stage'; paths: string[] }
   | { kind: 'commit'; message: string }
-  | { kind: 'tag'; name: string; message: string };
+  | { kind: 'tag'; name: string; message: string }
+  | { kind: 'unstage'; paths: string[] }
+  | { kind: 'checkout'; rev: string; paths: string[] };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({
@@ -58,6 +60,8 @@ async function applyCpv(repo: GitRepo, o: Op): Promise<boolean> {
     if (o.kind === 'stage') await repo.stage(o.paths);
     else if (o.kind === 'commit') await repo.commit({ message: o.message, author: who, committer: who });
     else if (o.kind === 'tag') await repo.tag({ name: o.name, message: o.message, tagger: who });
+    else if (o.kind === 'unstage') await repo.unstage(o.paths);
+    else if (o.kind === 'checkout') await repo.checkout(o.rev, o.paths);
     else applyFile(repo.dir, o);
     return true;
   } catch {
@@ -69,6 +73,8 @@ function applyCli(dir: string, o: Op): boolean {
   if (o.kind === 'stage') return git(dir, ['add', '--', ...o.paths]).status === 0;
   if (o.kind === 'commit') return git(dir, ['commit', '-q', '-m', o.message]).status === 0;
   if (o.kind === 'tag') return git(dir, ['tag', '-a', o.name, '-m', o.message]).status === 0;
+  if (o.kind === 'unstage') return git(dir, ['reset', '-q', '--', ...o.paths]).status === 0;
+  if (o.kind === 'checkout') return git(dir, ['checkout', '-q', o.rev, '--', ...o.paths]).status === 0;
   applyFile(dir, o);
   return true;
 }
@@ -85,12 +91,13 @@ describe('GitRepo and the git CLI, step by step', () => {
           const theirs = applyCli(twin, o);
           expect(ours, JSON.stringify(o)).toBe(theirs);
           expect(g(repo.dir, 'ls-files', '-s'), JSON.stringify(o)).toBe(g(twin, 'ls-files', '-s'));
+          expect(snapshot(repo.dir), JSON.stringify(o)).toEqual(snapshot(twin));
         }
         const refs = (dir: string) => git(dir, ['for-each-ref', '--format=%(refname) %(objectname)']).stdout;
         expect(refs(repo.dir)).toBe(refs(twin));
       }),
       {
-        numRuns: 25,
+        numRuns: 30,
         examples: [
           // a file deleted inside a staged directory: git add dir stages the deletion
           [
