@@ -196,4 +196,33 @@ describe('ModelsCheckpointsManage across two machines over git HTTPS', () => {
         .run,
     ).toBe(2);
   });
+
+  it('dry runs touch neither the host nor the disk, also on a fresh machine', async () => {
+    server.createRepo('AI-Vision-model-checkpoints/dry');
+    const storage = tempDir('cpv-storage-');
+    const a = new ModelsCheckpointsManage('vision', 'dry', {
+      workdir: tempDir('cpv-a-'),
+      config: machine(storage),
+    });
+    await a.importModelInit();
+    fs.writeFileSync(path.join(a.path, 'model.bin'), 'w');
+    await a.uploadModelCheckpoint({ metrics: {} });
+    await a.tagModelCheckpoint();
+    const refs = server.showRefs('AI-Vision-model-checkpoints/dry');
+
+    const plan = await a.tagModelCheckpoint({ dryRun: true });
+    expect(plan.steps.map((st) => st.kind)).toEqual(['tag', 'push']);
+    expect(gitCli(a.path, 'tag', '-l')).toBe('v1.0\n');
+
+    const b = new ModelsCheckpointsManage('vision', 'dry', {
+      workdir: tempDir('cpv-b-'),
+      config: machine(storage),
+    });
+    const dl = await b.downloadModelCheckpoint({ tag: 'v1.0', dryRun: true });
+    expect(dl.steps[0]).toMatchObject({ kind: 'create', path: b.path });
+    expect(fs.existsSync(b.path)).toBe(false);
+    expect((await rejects(b.uploadModelCheckpoint({ metrics: {}, dryRun: true }))).code).toBe('E_NOT_A_REPO');
+    expect(fs.existsSync(b.path)).toBe(false);
+    expect(server.showRefs('AI-Vision-model-checkpoints/dry')).toBe(refs);
+  });
 });

@@ -82,9 +82,13 @@ export class CombinedCheckpointsManage {
   tagModelAndData(opts?: CombinedTagOptions): Promise<[string, string]>;
   async tagModelAndData(opts: CombinedTagOptions = {}): Promise<[string, string] | CheckpointPlan> {
     const repo = this.repo;
-    await ensureLocalRepo(repo);
+    await ensureLocalRepo(repo, opts.dryRun);
     return withCheckpointLock(repo.dir, async () => {
-      const base = { force: opts.force, ...(opts.versionTag ? { versionTag: opts.versionTag } : {}) };
+      const base = {
+        force: opts.force,
+        dryRun: opts.dryRun,
+        ...(opts.versionTag ? { versionTag: opts.versionTag } : {}),
+      };
       const model = await planTag(
         repo,
         MODEL_SERIES,
@@ -177,10 +181,10 @@ export class CombinedCheckpointsManage {
     }
     const modelTag = version.tag;
     const dataTag = `data-${modelTag}`;
-    await ensureLocalRepo(repo);
+    await ensureLocalRepo(repo, opts.dryRun);
     return withCheckpointLock(repo.dir, async () => {
       await refuseIfDirty(repo, opts.force, `revert to ${modelTag}`);
-      await syncWithHost(repo, 'pull');
+      await syncWithHost(repo, 'pull', opts.dryRun);
       const model = await repo.git.tagInfo(modelTag);
       const data = await repo.git.tagInfo(dataTag);
       const message = opts.message ?? `Revert ${repo.team}/${repo.model} to ${modelTag} with ${dataTag}`;

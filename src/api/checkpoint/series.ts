@@ -161,7 +161,8 @@ export async function textAt(repo: ModelRepo, commit: string, file: string): Pro
  * before reads, `pull` (fast-forward main, then tags) before writes, so a tag or revert made here
  * builds on what other machines pushed.
  */
-export async function syncWithHost(repo: ModelRepo, mode: 'fetch' | 'pull'): Promise<void> {
+export async function syncWithHost(repo: ModelRepo, mode: 'fetch' | 'pull', dryRun = false): Promise<void> {
+  if (dryRun) return; // a dry run changes nothing, refs included: it plans from what is here
   if (repo.gitUrl() === undefined || (await repo.git.originUrl()) === undefined) return;
   if (mode === 'fetch') await repo.git.fetch(repo.remoteAccess());
   else await repo.git.pull(repo.remoteAccess(), repo.identity());
@@ -261,9 +262,9 @@ export async function uploadSeries(
   const now = repo.now();
   // Validate before anything else: bad metrics must leave no trace.
   const line = metrics === undefined ? undefined : metricsLine(metrics, now, { message: opts.message });
-  await ensureLocalRepo(repo);
+  await ensureLocalRepo(repo, opts.dryRun);
   return withCheckpointLock(repo.dir, async () => {
-    await syncWithHost(repo, 'pull');
+    await syncWithHost(repo, 'pull', opts.dryRun);
     const remote = repo.dataRemote();
     const gitUrl = repo.gitUrl();
     const dataVersion = lineagePointer ? await currentDataVersion(repo, lineagePointer) : undefined;
@@ -353,7 +354,7 @@ export async function planTag(
   opts: TagOptions,
   action: string,
 ): Promise<{ tag: string; plan: CheckpointPlan; replaces: boolean }> {
-  await syncWithHost(repo, 'pull');
+  await syncWithHost(repo, 'pull', opts.dryRun);
   const head = await repo.git.headCommit();
   if (head === undefined || (await repo.git.readAt(head, spec.pointer)) === undefined) {
     throw new CpvError('E_USAGE', `nothing to tag: no ${spec.output} has been uploaded for ${repo.model}`, {
@@ -416,7 +417,7 @@ export async function tagSeries(
   opts: TagOptions,
   action: string,
 ): Promise<string | CheckpointPlan> {
-  await ensureLocalRepo(repo);
+  await ensureLocalRepo(repo, opts.dryRun);
   return withCheckpointLock(repo.dir, async () => {
     const { tag, plan, replaces } = await planTag(repo, spec, opts, action);
     if (opts.dryRun) return plan;
@@ -437,13 +438,13 @@ export async function listSeries(repo: ModelRepo, spec: SeriesSpec): Promise<str
 // --------------------------------------------------------------------------------------- download
 
 /** Makes sure the model repo exists here, cloning it from the git host on a fresh machine. */
-export async function ensureLocalRepo(repo: ModelRepo): Promise<void> {
+export async function ensureLocalRepo(repo: ModelRepo, dryRun = false): Promise<void> {
   if (repo.exists()) {
     writeLocalRemoteConfig(repo);
     return;
   }
   const url = repo.gitUrl();
-  if (url === undefined) repo.requireRepo();
+  if (url === undefined || dryRun) repo.requireRepo();
   if (fs.existsSync(repo.dir) && fs.readdirSync(repo.dir).length > 0) {
     throw new CpvError('E_USAGE', `${repo.dir} exists but is not the model repository`, {
       hint: 'Move it away, or pass another workdir.',
@@ -460,11 +461,21 @@ export async function downloadSeries(
   action: string,
 ): Promise<CheckpointArtifacts | CheckpointPlan> {
   const tag = parseVersionTag(opts.tag, spec.namespace).tag;
-  await ensureLocalRepo(repo);
+  const dest = path.resolve(opts.dest ?? path.join(repo.workdir, `${repo.model}-${tag}`));
+  const url = repo.gitUrl();
+  if (opts.dryRun && !repo.exists() && url !== undefined) {
+    // A fresh machine: the plan is clone, then download; nothing is fetched to find out more.
+    checkDestination(dest, opts.force);
+    return new PlanBuilder(action, dest)
+      .add({ kind: 'create', path: repo.dir, detail: `clone of ${url}` })
+      .add({ kind: 'download', paths: [spec.output], remote: repo.dataRemote().url })
+      .add({ kind: 'checkout', path: dest, rev: tag })
+      .build();
+  }
+  await ensureLocalRepo(repo, opts.dryRun);
   return withCheckpointLock(repo.dir, async () => {
-    await syncWithHost(repo, 'fetch');
+    await syncWithHost(repo, 'fetch', opts.dryRun);
     const info = await repo.git.tagInfo(tag);
-    const dest = path.resolve(opts.dest ?? path.join(repo.workdir, `${repo.model}-${tag}`));
     checkDestination(dest, opts.force);
     if (opts.dryRun) {
       return new PlanBuilder(action, dest)
@@ -497,11 +508,11 @@ export async function revertSeries(
   action: string,
 ): Promise<RevertResult | CheckpointPlan> {
   const tag = parseVersionTag(opts.tag, spec.namespace).tag;
-  await ensureLocalRepo(repo);
+  await ensureLocalRepo(repo, opts.dryRun);
   return withCheckpointLock(repo.dir, async () => {
     // Judge local changes against this machine's HEAD, before a pull moves the pointers.
     await refuseIfDirty(repo, opts.force, `revert to ${tag}`);
-    await syncWithHost(repo, 'pull');
+    await syncWithHost(repo, 'pull', opts.dryRun);
     const info = await repo.git.tagInfo(tag);
     const message = opts.message ?? `Revert ${spec.namespace} of ${repo.team}/${repo.model} to ${tag}`;
     const builder = new PlanBuilder(action, repo.dir)
