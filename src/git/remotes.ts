@@ -11,6 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CpvError } from '../errors.js';
+import { writeFileAtomic } from '../fsutil.js';
 import {
   authCallbacks,
   credentialsFromEnv,
@@ -24,6 +25,7 @@ import { type GitHttpClient, type HttpClientOptions, makeHttpClient } from './ht
 import { repairCoreSection } from './init.js';
 import { gitFsFor, loadGit } from './iso.js';
 import type { RepoWriteLock } from './lock.js';
+import { assertRefName } from './refname.js';
 import { remoteBranchNames, tagNames } from './revs.js';
 import { isSshUrl, type SshOptions, sshTransport } from './ssh-transport.js';
 
@@ -129,6 +131,8 @@ export interface CloneOptions extends RemoteOptions {
   noTags?: boolean;
   /** Name of the remote; default origin. */
   remote?: string;
+  /** The branch to start on when the remote repository is empty; default main (as GitRepo.init). */
+  defaultBranch?: string;
 }
 
 /**
@@ -162,6 +166,7 @@ export async function clone(url: string, dir: string, options: CloneOptions = {}
     });
     if (session.isoUrl !== session.url) await setRemoteUrl(root, options.remote ?? 'origin', session.url);
     repairCoreSection(path.join(root, '.git'));
+    await startEmptyCloneOn(root, options.defaultBranch ?? 'main');
   } catch (err) {
     if (existed)
       for (const entry of fs.readdirSync(root))
@@ -170,6 +175,18 @@ export async function clone(url: string, dir: string, options: CloneOptions = {}
     throw session.fail(err, `clone ${session.url}`);
   } finally {
     session.close();
+  }
+}
+
+/** An empty remote leaves isomorphic-git's clone on 'master': move the unborn HEAD to `branch`. */
+async function startEmptyCloneOn(root: string, branch: string): Promise<void> {
+  assertRefName(branch, 'branch');
+  const gitdir = path.join(root, '.git');
+  const git = await loadGit();
+  try {
+    await git.resolveRef({ fs: gitFsFor(gitdir), gitdir, ref: 'HEAD' });
+  } catch {
+    writeFileAtomic(path.join(gitdir, 'HEAD'), `ref: refs/heads/${branch}\n`);
   }
 }
 

@@ -206,6 +206,32 @@ describe('HTTPS remotes', () => {
     expect(JSON.stringify({ m: (err as Error).message, h: (err as CpvError).hint })).not.toContain(wrong);
   });
 
+  it('clones an empty repository and pushes its first commit; makes shallow clones', async () => {
+    const bare = bareRepo(root, 'empty');
+    const repo = await GitRepo.clone(`${server.url}/empty.git`, path.join(tempDir(), 'e'), {
+      credentials,
+      env: noEnv,
+    });
+    expect(await repo.log()).toEqual([]);
+    expect(await repo.currentBranch()).toBe('main'); // not isomorphic-git's 'master'
+    const first = await commitFile(repo, 'model.dvc', 'm\n');
+    await repo.tag({ name: 'v0.1', message: 'first', tagger: author });
+    await repo.push({ tags: true, credentials, env: noEnv });
+    expect(g(bare, 'rev-parse', 'main').trim()).toBe(first);
+    expect(g(bare, 'rev-parse', 'v0.1^{}').trim()).toBe(first);
+
+    const deep = seeded('shallow');
+    const shallow = await GitRepo.clone(`${server.url}/shallow.git`, path.join(tempDir(), 's'), {
+      credentials,
+      env: noEnv,
+      depth: 1,
+    });
+    expect((await shallow.log()).map((c) => c.oid)).toEqual([g(deep, 'rev-parse', 'main').trim()]);
+    expect(g(shallow.dir, 'log', '--format=%H').trim()).toBe(g(deep, 'rev-parse', 'main').trim());
+    expect(g(shallow.dir, 'rev-parse', '--is-shallow-repository').trim()).toBe('true');
+    fsckClean(shallow.dir);
+  });
+
   it('reports a missing repository, an unreachable server and a missing remote clearly', async () => {
     await expect(
       GitRepo.clone(`${server.url}/nope.git`, path.join(tempDir(), 'n'), { credentials, env: noEnv }),
