@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { CpvError } from '../errors.js';
 import { type CommitOptions, commit } from './commit.js';
 import { type GitContext, makeContext } from './context.js';
+import { toCpvError } from './git-errors.js';
 import { initRepository } from './init.js';
 import { loadGit } from './iso.js';
 import { type LockOptions, type RepoWriteLock, withWriteLock } from './lock.js';
@@ -88,9 +89,16 @@ export class GitRepo {
     return GitRepo.open(dir, options);
   }
 
-  /** Runs `fn` holding the write lock. */
-  write<T>(fn: (lock: RepoWriteLock) => Promise<T>): Promise<T> {
-    return withWriteLock(this.gitdir, fn, this.lockOptions);
+  /**
+   * Runs `fn` holding the write lock. Anything it throws that is not already a CpvError (a bug
+   * in a path we did not foresee) still reaches the caller as one, never as a raw library error.
+   */
+  async write<T>(fn: (lock: RepoWriteLock) => Promise<T>): Promise<T> {
+    try {
+      return await withWriteLock(this.gitdir, fn, this.lockOptions);
+    } catch (err) {
+      throw toCpvError(err, { action: `write to the git repository ${this.dir}` });
+    }
   }
 
   // ------------------------------------------------------------------ index and work tree

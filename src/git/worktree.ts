@@ -41,7 +41,11 @@ function existsInWorkTree(ctx: GitContext, rel: string): boolean {
 
 async function indexFiles(ctx: GitContext): Promise<string[]> {
   const git = await loadGit();
-  return git.listFiles({ fs: ctx.fs, dir: ctx.dir, gitdir: ctx.gitdir, cache: ctx.cache });
+  try {
+    return await git.listFiles({ fs: ctx.fs, dir: ctx.dir, gitdir: ctx.gitdir, cache: ctx.cache });
+  } catch (err) {
+    throw toCpvError(err, { action: 'read the git index' });
+  }
 }
 
 /**

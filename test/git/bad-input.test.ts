@@ -123,7 +123,12 @@ describe('bad input', () => {
     fs.writeFileSync(index, bytes);
     fs.writeFileSync(path.join(repo.dir, 'new'), 'n');
     await expect(repo.stage(['new'])).rejects.toMatchObject({ code: 'E_GIT_CORRUPT' });
+    await expect(repo.unstage(['model.dvc'])).rejects.toMatchObject({ code: 'E_GIT_CORRUPT' });
     await expect(repo.status(['model.dvc'])).rejects.toMatchObject({ code: 'E_GIT_CORRUPT' });
+    await expect(repo.commit({ message: 'x', author, allowEmpty: true })).rejects.toMatchObject({
+      code: 'E_GIT_CORRUPT',
+    });
+    await expect(repo.checkout('HEAD', ['model.dvc'])).rejects.toMatchObject({ code: 'E_GIT_CORRUPT' });
   });
 
   it('reports a truncated packfile as E_GIT_CORRUPT', async () => {
