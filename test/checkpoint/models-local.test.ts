@@ -215,4 +215,40 @@ describe('ModelsCheckpointsManage on the zero-configuration path', () => {
     expect(fs.readFileSync(path.join(art.path, 'model.bin'), 'utf8')).toBe('bert-weights');
     expect(fs.readFileSync(path.join(art.path, 'data/train/b.csv'), 'utf8')).toBe('x,y\n3,4\n');
   });
+
+  it('reports hashing and transfer progress, and a cancelled upload leaves the repo as it was', async () => {
+    const { workdir, config, data } = setup();
+    const m = new ModelsCheckpointsManage('vision', 'progress', { workdir, config });
+    const initEvents: string[] = [];
+    await m.importModelInit({ dataPath: data, onProgress: (e) => initEvents.push(e.phase) });
+    expect(initEvents).toContain('hash'); // files of data/ hashed
+    expect(initEvents).toContain('upload');
+    fs.writeFileSync(path.join(m.path, 'model.bin'), Buffer.alloc(200_000, 1));
+    const head = gitCli(m.path, 'rev-parse', 'HEAD');
+    const before = snapshot(m.path);
+    const controller = new AbortController();
+    controller.abort();
+    const cancelled = await rejects(
+      m.uploadModelCheckpoint({ metrics: { a: 1 }, signal: controller.signal }),
+    );
+    expect(cancelled.code).toBe('E_ABORTED');
+    expect(gitCli(m.path, 'rev-parse', 'HEAD')).toBe(head);
+    const after = snapshot(m.path);
+    for (const f of ['metrics.log', '.gitignore', 'model.bin']) expect(after[f], f).toBe(before[f]);
+    expect(after['model.bin.dvc']).toBeUndefined();
+
+    const events: string[] = [];
+    await m.uploadModelCheckpoint({ metrics: { a: 1 }, onProgress: (e) => events.push(e.phase) });
+    expect(events).toContain('upload');
+    await m.tagModelCheckpoint();
+    fs.rmSync(path.join(m.path, '.dvc', 'cache'), { recursive: true, force: true });
+    const downloads: number[] = [];
+    await m.downloadModelCheckpoint({
+      tag: 'v1.0',
+      onProgress: (e) => {
+        if (e.phase === 'download') downloads.push(e.bytesDone);
+      },
+    });
+    expect(downloads.at(-1)).toBe(200_000);
+  });
 });

@@ -14,6 +14,7 @@ import { MODEL_SERIES } from './models.js';
 import { type CheckpointPlan, PlanBuilder } from './plan.js';
 import {
   ensureLocalRepo,
+  hooks,
   metadataSeries,
   planTag,
   pushCommitted,
@@ -195,8 +196,11 @@ export class CombinedCheckpointsManage {
           .add({ kind: 'commit', message, files: [] })
           .build();
       }
-      const changed = new Set(await restoreFromCommit(repo, model.commit, (f) => f !== DATA_POINTER));
-      for (const f of await restoreFromCommit(repo, data.commit, (f) => f === DATA_POINTER)) changed.add(f);
+      const changed = new Set(
+        await restoreFromCommit(repo, model.commit, (f) => f !== DATA_POINTER, hooks(opts)),
+      );
+      for (const f of await restoreFromCommit(repo, data.commit, (f) => f === DATA_POINTER, hooks(opts)))
+        changed.add(f);
       const commit = await repo.git.commitAll(message, repo.identity());
       const pushed = await pushCommitted(repo, commit);
       return {

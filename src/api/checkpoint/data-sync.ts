@@ -16,11 +16,39 @@ import { downloadToCache } from '../../remote/download.js';
 import { getRemote, type Remote } from '../../remote/index.js';
 import { push } from '../push.js';
 import { Repo } from '../repo.js';
+import type { TransferProgress } from '../transfer.js';
+import type { CheckpointProgress } from './model-repo.js';
 
 /** Uploads what the pointer files need and the remote lacks; returns how many objects were sent. */
-export async function pushData(repoDir: string, pointers: string[]): Promise<number> {
-  const result = await push(pointers, { cwd: repoDir, waitMs: 30_000 });
+export async function pushData(
+  repoDir: string,
+  pointers: string[],
+  opts: TransferHooks = {},
+): Promise<number> {
+  const result = await push(pointers, {
+    cwd: repoDir,
+    waitMs: 30_000,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.onProgress
+      ? {
+          onProgress: (p: TransferProgress) => {
+            if (p.phase === 'transfer') opts.onProgress?.({ phase: 'upload', ...withoutPhase(p) });
+          },
+        }
+      : {}),
+  });
   return result.pushed;
+}
+
+function withoutPhase(p: TransferProgress): Omit<TransferProgress, 'phase'> {
+  const { phase: _, ...rest } = p;
+  return rest;
+}
+
+/** Cancellation and progress for a transfer. */
+export interface TransferHooks {
+  signal?: AbortSignal;
+  onProgress?: (event: CheckpointProgress) => void;
 }
 
 interface ObjectRef {
@@ -35,18 +63,34 @@ const FETCH_JOBS = 8;
 export async function fetchData(
   repoDir: string,
   pointers: Array<{ name: string; text: string }>,
-  opts: { manifestsOnly?: boolean } = {},
+  opts: { manifestsOnly?: boolean } & TransferHooks = {},
 ): Promise<number> {
   const repo = Repo.open(repoDir);
   // The remote is opened only when something is missing: a download of what is all in the cache
   // needs no network and no credentials.
   let remote: Promise<Remote> | undefined;
   let fetched = 0;
+  let bytes = 0;
+  let planned = 0;
+  const report = (): void =>
+    opts.onProgress?.({
+      phase: 'download',
+      objectsDone: fetched,
+      objectsTotal: planned,
+      bytesDone: bytes,
+      bytesTotal: 0,
+    });
   const get = async (ref: ObjectRef): Promise<void> => {
     if ((await repo.odb.check(ref.oid, ref.hashName)) === 'ok') return;
     remote ??= getRemote(repo);
-    await downloadToCache(await remote, repo.odb, ref.oid, ref.hashName);
+    await downloadToCache(await remote, repo.odb, ref.oid, ref.hashName, {
+      signal: opts.signal,
+      onBytes: (n) => {
+        bytes += n;
+      },
+    });
     fetched++;
+    report();
   };
   const files: ObjectRef[] = [];
   for (const { name, text } of pointers) {
@@ -63,6 +107,7 @@ export async function fetchData(
       for (const e of parseManifest(manifest, name)) files.push({ oid: e.md5, hashName: ref.hashName });
     }
   }
+  planned = fetched + files.length;
   const limit = pLimit(FETCH_JOBS);
   await Promise.all(files.map((ref) => limit(() => get(ref))));
   return fetched;

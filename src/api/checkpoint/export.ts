@@ -14,7 +14,7 @@ import { CpvError } from '../../errors.js';
 import { tempPathFor } from '../../fsutil.js';
 import { loadRepoConfig } from '../repo-config.js';
 import { inFilter } from '../selection.js';
-import { fetchData } from './data-sync.js';
+import { fetchData, type TransferHooks } from './data-sync.js';
 import type { ModelRepo } from './model-repo.js';
 import { isInternal } from './worktree.js';
 
@@ -49,13 +49,14 @@ export async function exportCommit(
   commit: string,
   dest: string,
   select: ExportSelection,
+  transfer: TransferHooks = {},
 ): Promise<ExportedFile[]> {
   const files = (await repo.git.filesAt(commit)).filter((f) => !isInternal(f) && f !== '.gitignore');
   const pointers: Array<{ name: string; text: string }> = [];
   for (const f of files.filter((f) => f.endsWith('.dvc') && select.pointer(f))) {
     pointers.push({ name: f, text: Buffer.from((await repo.git.readAt(commit, f)) ?? []).toString('utf8') });
   }
-  await fetchData(repo.dir, pointers);
+  await fetchData(repo.dir, pointers, transfer);
 
   const tmp = tempPathFor(dest);
   fs.mkdirSync(tmp, { recursive: true });

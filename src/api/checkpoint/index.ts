@@ -32,7 +32,7 @@ export {
 export { type EffectiveConfig, ENV_OVERRIDES, type SettingSource } from './effective-config.js';
 export type { InitModelOptions, InitModelResult } from './init.js';
 export type { Metrics, MetricsEntry, MetricValue } from './metrics.js';
-export type { CallOptions, ManageOptions } from './model-repo.js';
+export type { CallOptions, CheckpointProgress, ManageOptions } from './model-repo.js';
 export {
   type ModelDownloadOptions,
   ModelsCheckpointsManage,

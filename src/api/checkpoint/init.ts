@@ -111,8 +111,14 @@ export async function initModelRepo(
     await initRepo(repo.dir);
     writeDataRemote(repo.dir, remote);
     copyData(opts.dataPath, repo.resolve(DATA_DIR));
-    const added = await addTargets([DATA_DIR], { cwd: repo.dir });
-    const objects = await pushData(repo.dir, [DATA_POINTER]);
+    const added = await addTargets([DATA_DIR], {
+      cwd: repo.dir,
+      onProgress: (e) => opts.onProgress?.({ phase: 'hash', ...e }),
+    });
+    const objects = await pushData(repo.dir, [DATA_POINTER], {
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    });
     const commit = await repo.git.commitAll(commitMessage(repo, opts), repo.identity());
     let git = false;
     if (url) {

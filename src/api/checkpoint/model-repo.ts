@@ -31,7 +31,22 @@ export interface CallOptions {
   dryRun?: boolean;
   /** Override a safety refusal (existing tag, uncommitted changes, non-empty destination). */
   force?: boolean;
+  /** Progress of hashing and of data transfers (for progress bars). */
+  onProgress?: (event: CheckpointProgress) => void;
+  /** Cancels data transfers; an upload cancelled before its commit leaves the repo as it was. */
+  signal?: AbortSignal;
 }
+
+/** One progress report: files hashed, or objects and bytes moved to or from the data remote. */
+export type CheckpointProgress =
+  | { phase: 'hash'; target: string; done: number; total: number }
+  | {
+      phase: 'upload' | 'download';
+      objectsDone: number;
+      objectsTotal: number;
+      bytesDone: number;
+      bytesTotal: number;
+    };
 
 export class ModelRepo {
   readonly team: string;

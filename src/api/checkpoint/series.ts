@@ -17,7 +17,7 @@ import { CpvError } from '../../errors.js';
 import { writeFileAtomic } from '../../fsutil.js';
 import { addTargets } from '../add.js';
 import { withCheckpointLock } from './checkpoint-lock.js';
-import { pushData } from './data-sync.js';
+import { pushData, type TransferHooks } from './data-sync.js';
 import { checkDestination, type ExportedFile, exportCommit } from './export.js';
 import { writeLocalRemoteConfig } from './init.js';
 import { METRICS_FILE } from './layout.js';
@@ -137,6 +137,14 @@ export interface SeriesMetadata {
   latest: VersionInfo | undefined;
   /** The output as committed now. */
   current: { md5: string | undefined; size: number | undefined; nfiles: number | undefined };
+}
+
+/** The transfer hooks of a call's options. */
+export function hooks(opts: CallOptions): TransferHooks {
+  return {
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+  };
 }
 
 const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
@@ -314,9 +322,13 @@ export async function uploadSeries(
         fs.appendFileSync(repo.resolve(METRICS_FILE), entryLine);
         log.push(`appended a metrics line to ${METRICS_FILE}`);
       }
-      added = await addTargets([spec.output], { cwd: repo.dir, waitMs: 30_000 });
+      added = await addTargets([spec.output], {
+        cwd: repo.dir,
+        waitMs: 30_000,
+        onProgress: (e) => opts.onProgress?.({ phase: 'hash', ...e }),
+      });
       log.push(`hashed ${spec.output} (${added.outputs[0]?.oid})`);
-      objects = await pushData(repo.dir, [spec.pointer]);
+      objects = await pushData(repo.dir, [spec.pointer], hooks(opts));
       log.push(`pushed ${plural(objects, 'object')} to ${remote.url}`);
       commit = await repo.git.commitAll(message, repo.identity());
     } catch (err) {
@@ -484,7 +496,7 @@ export async function downloadSeries(
         .build();
     }
     const select = { ...spec.downloads, ...(opts.subpath ? { subpath: opts.subpath } : {}) };
-    const files: ExportedFile[] = await exportCommit(repo, info.commit, dest, select);
+    const files: ExportedFile[] = await exportCommit(repo, info.commit, dest, select, hooks(opts));
     const bytes = files.reduce((n, f) => n + f.size, 0);
     const metrics = parseMetricsLog((await textAt(repo, info.commit, METRICS_FILE)) ?? '').at(-1);
     return {
@@ -522,7 +534,7 @@ export async function revertSeries(
     if (url) builder.add({ kind: 'push', url, refs: ['refs/heads/main'] });
     const plan = builder.build();
     if (opts.dryRun) return plan;
-    const changed = await restoreFromCommit(repo, info.commit, spec.restores);
+    const changed = await restoreFromCommit(repo, info.commit, spec.restores, hooks(opts));
     const commit = await repo.git.commitAll(message, repo.identity());
     const pushed = await pushCommitted(repo, commit);
     return {

@@ -13,7 +13,7 @@ import { CpvError } from '../../errors.js';
 import { writeFileAtomic } from '../../fsutil.js';
 import { checkout } from '../checkout.js';
 import { repoStatus } from '../status.js';
-import { fetchData } from './data-sync.js';
+import { fetchData, type TransferHooks } from './data-sync.js';
 import type { ModelRepo } from './model-repo.js';
 
 /** Paths the checkpoint API never restores or exports: DVC's own config and git plumbing. */
@@ -67,6 +67,7 @@ export async function restoreFromCommit(
   repo: ModelRepo,
   commit: string,
   include: (file: string) => boolean,
+  transfer: TransferHooks = {},
 ): Promise<string[]> {
   const wanted = (await repo.git.filesAt(commit)).filter((f) => !isInternal(f) && include(f));
   const head = await repo.git.headCommit();
@@ -88,7 +89,7 @@ export async function restoreFromCommit(
     changed.push(file);
   }
   if (pointers.length > 0) {
-    await fetchData(repo.dir, pointers);
+    await fetchData(repo.dir, pointers, transfer);
     await checkout(
       pointers.map((p) => p.name),
       { cwd: repo.dir, force: true },
