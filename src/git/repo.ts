@@ -24,6 +24,7 @@ import {
   push,
 } from './remotes.js';
 import {
+  branchNames,
   type CommitInfo,
   type LogOptions,
   listTags,
@@ -36,6 +37,7 @@ import {
   resolveRev,
   type TagInfo,
   type TreeEntry,
+  tagNames,
 } from './revs.js';
 import { findGitRoot } from './scm.js';
 import { createTag, type TagOptions, type TagResult } from './tags.js';
@@ -128,6 +130,16 @@ export class GitRepo {
 
   tag(options: TagOptions): Promise<TagResult> {
     return this.write((lock) => createTag(this.ctx, lock, options));
+  }
+
+  /** Tag names only (cheaper than listTags), without lock or temp files caught mid-write. */
+  tagNames(): Promise<string[]> {
+    return tagNames(this.ctx);
+  }
+
+  /** Local branch names, without lock or temp files caught mid-write. */
+  branchNames(): Promise<string[]> {
+    return branchNames(this.ctx);
   }
 
   listTags(): Promise<TagInfo[]> {

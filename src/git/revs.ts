@@ -317,6 +317,13 @@ export async function tagNames(ctx: GitContext): Promise<string[]> {
   }
 }
 
+/** Local branch names (refs/heads/), filtered the same way. */
+export async function branchNames(ctx: GitContext): Promise<string[]> {
+  const git = await loadGit();
+  const names = await git.listBranches({ fs: ctx.fs, gitdir: ctx.gitdir });
+  return names.filter((n) => refNameProblem(n) === undefined).sort(byteOrder);
+}
+
 /** Branch names under refs/remotes/<remote>/ (without HEAD), filtered the same way. */
 export async function remoteBranchNames(ctx: GitContext, remote: string): Promise<string[]> {
   const git = await loadGit();

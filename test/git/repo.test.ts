@@ -321,6 +321,13 @@ describe('GitRepo reads what git writes', () => {
     expect(tags.find((t) => t.name === 'v1')?.message).toBe('release one\n\nwith body\n');
     expect(tags.find((t) => t.name === 'v1')?.tagger?.email).toBe(IDENTITY.email);
     await expect(repo.readTag('v9')).rejects.toMatchObject({ code: 'E_BAD_REV' });
+    // a writer's lock file or temp file caught mid-write is not a tag or a branch
+    fs.writeFileSync(path.join(dir, '.git/refs/tags/v2.lock'), '');
+    fs.writeFileSync(path.join(dir, '.git/refs/tags/.v2.tmp-0a1b'), '');
+    fs.writeFileSync(path.join(dir, '.git/refs/heads/main.lock'), '');
+    expect(await repo.tagNames()).toEqual(g(dir, 'tag', '-l').trim().split('\n'));
+    expect((await repo.listTags()).map((t) => t.name)).toEqual(await repo.tagNames());
+    expect(await repo.branchNames()).toEqual(['main']);
   });
 
   it('walks the log like git log', async () => {
