@@ -251,4 +251,24 @@ describe('ModelsCheckpointsManage on the zero-configuration path', () => {
     });
     expect(downloads.at(-1)).toBe(200_000);
   });
+
+  it('commits edits to tracked files with an upload, but never a stray new file', async () => {
+    const { workdir, config } = setup();
+    const m = new ModelsCheckpointsManage('vision', 'stray', { workdir, config });
+    await m.importModelInit();
+    fs.writeFileSync(path.join(m.path, 'model.bin'), 'w1');
+    fs.writeFileSync(path.join(m.path, 'notes.txt'), 'my scratch notes');
+    fs.appendFileSync(path.join(m.path, 'train.py'), '# tuned lr\n');
+    const up = await m.uploadModelCheckpoint({ metrics: { a: 1 } });
+    const files = gitCli(m.path, 'show', '--name-only', '--format=', up.commit).trim().split('\n').sort();
+    expect(files).toEqual(['.gitignore', 'metrics.log', 'model.bin.dvc', 'train.py']);
+    expect(gitCli(m.path, 'status', '--porcelain')).toBe('?? notes.txt\n');
+    await m.tagModelCheckpoint();
+    // An untracked file is no uncommitted work of the model: revert goes ahead and keeps it.
+    fs.writeFileSync(path.join(m.path, 'model.bin'), 'w2');
+    await m.uploadModelCheckpoint({ metrics: { a: 2 } });
+    await m.revertModelCheckpoint({ tag: 'v1.0' });
+    expect(fs.readFileSync(path.join(m.path, 'notes.txt'), 'utf8')).toBe('my scratch notes');
+    expect(fs.readFileSync(path.join(m.path, 'model.bin'), 'utf8')).toBe('w1');
+  });
 });

@@ -201,7 +201,7 @@ export class CombinedCheckpointsManage {
       );
       for (const f of await restoreFromCommit(repo, data.commit, (f) => f === DATA_POINTER, hooks(opts)))
         changed.add(f);
-      const commit = await repo.git.commitAll(message, repo.identity());
+      const commit = await repo.git.commitAll(message, repo.identity(), [...changed]);
       const pushed = await pushCommitted(repo, commit);
       return {
         modelTag,

@@ -109,16 +109,32 @@ export class ModelGit {
     return GitRepo.open(this.dir);
   }
 
-  /** Files whose content differs between the work tree, the index and HEAD (ignored files excluded). */
-  async changedFiles(): Promise<string[]> {
+  /**
+   * Files git sees changed: modified or deleted tracked files, and (with `untracked`) new files
+   * that no ignore rule covers.
+   */
+  async changedFiles(opts: { untracked?: boolean } = {}): Promise<string[]> {
     const git = await loadGit();
     const rows = await git.statusMatrix({ fs, dir: this.dir });
-    return rows.filter(([, head, work, stage]) => !(head === 1 && work === 1 && stage === 1)).map(([f]) => f);
+    return rows
+      .filter(([, head, work, stage]) => !(head === 1 && work === 1 && stage === 1))
+      .filter(([, head, , stage]) => opts.untracked || head === 1 || stage !== 0)
+      .map(([f]) => f);
   }
 
-  /** Stages every change (new, modified, deleted) and commits; returns the commit, or undefined if nothing changed. */
-  async commitAll(message: string, author: Identity): Promise<string | undefined> {
-    const paths = await this.changedFiles();
+  /**
+   * Commits every change to tracked files plus the new files named in `add` (`'all'`: every new
+   * file); returns the commit, or undefined when nothing changed. Other new files — a user's notes
+   * or logs in the repo — are left alone, untracked.
+   */
+  async commitAll(
+    message: string,
+    author: Identity,
+    add: string[] | 'all' = [],
+  ): Promise<string | undefined> {
+    const untracked = await this.changedFiles({ untracked: true });
+    const tracked = new Set(await this.changedFiles());
+    const paths = untracked.filter((f) => tracked.has(f) || add === 'all' || add.includes(f));
     if (paths.length === 0) return undefined;
     const who = { name: author.name, email: author.email };
     return this.open().commit({ message, author: who, committer: who, paths });

@@ -119,7 +119,7 @@ export async function initModelRepo(
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     });
-    const commit = await repo.git.commitAll(commitMessage(repo, opts), repo.identity());
+    const commit = await repo.git.commitAll(commitMessage(repo, opts), repo.identity(), 'all');
     let git = false;
     if (url) {
       const settings = repo.settings().git;

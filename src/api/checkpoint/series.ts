@@ -330,7 +330,7 @@ export async function uploadSeries(
       log.push(`hashed ${spec.output} (${added.outputs[0]?.oid})`);
       objects = await pushData(repo.dir, [spec.pointer], hooks(opts));
       log.push(`pushed ${plural(objects, 'object')} to ${remote.url}`);
-      commit = await repo.git.commitAll(message, repo.identity());
+      commit = await repo.git.commitAll(message, repo.identity(), [spec.pointer, METRICS_FILE, '.gitignore']);
     } catch (err) {
       restore();
       throw err;
@@ -535,7 +535,7 @@ export async function revertSeries(
     const plan = builder.build();
     if (opts.dryRun) return plan;
     const changed = await restoreFromCommit(repo, info.commit, spec.restores, hooks(opts));
-    const commit = await repo.git.commitAll(message, repo.identity());
+    const commit = await repo.git.commitAll(message, repo.identity(), changed);
     const pushed = await pushCommitted(repo, commit);
     return {
       tag,
