@@ -13,6 +13,9 @@ import type { CpvError } from '../../src/errors.js';
 import { gitCli, tempDir } from '../helpers/tmp.js';
 import { type GitHttpServer, startGitHttpServer } from './helpers/git-http-server.js';
 
+/** Many round trips to real servers: allow for a loaded CI machine (2 cores shared by every suite). */
+const SLOW = 180_000;
+
 async function rejects(p: Promise<unknown>): Promise<CpvError> {
   try {
     await p;
@@ -131,7 +134,7 @@ describe('DataCheckpointsManage (zero configuration)', () => {
   });
 });
 
-describe('CombinedCheckpointsManage with a git host', () => {
+describe('CombinedCheckpointsManage with a git host', { timeout: SLOW }, () => {
   let server: GitHttpServer;
   beforeAll(async () => {
     server = await startGitHttpServer();

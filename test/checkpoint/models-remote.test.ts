@@ -11,6 +11,9 @@ import type { CpvError } from '../../src/errors.js';
 import { gitCli, tempDir } from '../helpers/tmp.js';
 import { type GitHttpServer, startGitHttpServer } from './helpers/git-http-server.js';
 
+/** Many round trips to real servers: allow for a loaded CI machine (2 cores shared by every suite). */
+const SLOW = 180_000;
+
 let server: GitHttpServer;
 beforeAll(async () => {
   server = await startGitHttpServer();
@@ -39,7 +42,7 @@ function filesUnder(dir: string): string[] {
   return fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((f) => path.join(dir, f));
 }
 
-describe('ModelsCheckpointsManage across two machines over git HTTPS', () => {
+describe('ModelsCheckpointsManage across two machines over git HTTPS', { timeout: SLOW }, () => {
   it('upload and tag on A; list, download, revert on B; A builds on B', async () => {
     server.createRepo('AI-Vision-model-checkpoints/resnet');
     const storage = tempDir('cpv-storage-');

@@ -18,6 +18,9 @@ import {
   s3TestServer,
 } from './helpers/s3.js';
 
+/** Many round trips to real servers: allow for a loaded CI machine (2 cores shared by every suite). */
+const SLOW = 180_000;
+
 const s3 = await s3TestServer();
 
 async function rejects(p: Promise<unknown>): Promise<CpvError> {
@@ -29,7 +32,7 @@ async function rejects(p: Promise<unknown>): Promise<CpvError> {
   throw new Error('expected a rejection');
 }
 
-describe.runIf(s3 !== undefined)(`checkpoints on S3 (${s3?.source}) and git HTTPS`, () => {
+describe.runIf(s3 !== undefined)(`checkpoints on S3 (${s3?.source}) and git HTTPS`, { timeout: SLOW }, () => {
   const server = s3!;
   let git: GitHttpServer;
   let creds: string;

@@ -12,6 +12,9 @@ import type { CpvError } from '../../src/errors.js';
 import { type Sshd, startSshd } from '../helpers/sshd.js';
 import { gitCli, tempDir } from '../helpers/tmp.js';
 
+/** Many round trips to real servers: allow for a loaded CI machine (2 cores shared by every suite). */
+const SLOW = 180_000;
+
 let sshd: Sshd;
 let sshdDir: string;
 let root: string;
@@ -43,7 +46,7 @@ function machine(storage: string, register: boolean): CPVConfig {
   return cfg;
 }
 
-describe('checkpoints over SSH with a key from setupBitbucketSsh', () => {
+describe('checkpoints over SSH with a key from setupBitbucketSsh', { timeout: SLOW }, () => {
   it('A pushes over SSH; B clones, lists and downloads; an unregistered key is refused', async () => {
     const remote = bare('AI-Vision-model-checkpoints/resnet');
     const storage = tempDir('cpv-storage-');
