@@ -113,7 +113,7 @@ async function side(
   return { side: s, ...(entry ? { metrics: entry.metrics } : {}) };
 }
 
-export async function compareVersions(
+export async function compareTagged(
   repo: ModelRepo,
   spec: SeriesSpec,
   tagA: string,

@@ -9,7 +9,7 @@
  *
  * Every method with `dryRun: true` returns the plan (`CheckpointPlan`) instead and changes nothing.
  */
-import { type CheckpointComparison, compareVersions } from './compare.js';
+import { type CheckpointComparison, compareTagged } from './compare.js';
 import { type InitModelOptions, type InitModelResult, initModelRepo } from './init.js';
 import { DATA_POINTER, MODEL_FILE, MODEL_POINTER } from './layout.js';
 import { type ManageOptions, ModelRepo } from './model-repo.js';
@@ -128,7 +128,7 @@ export class ModelsCheckpointsManage {
     const tagB = parseVersionTag(b, 'model').tag;
     await ensureLocalRepo(this.repo);
     await syncWithHost(this.repo, 'fetch');
-    return compareVersions(this.repo, MODEL_SERIES, tagA, tagB);
+    return compareTagged(this.repo, MODEL_SERIES, tagA, tagB);
   }
 
   /** Versions with their metrics, sizes and the data version each was trained with. */
