@@ -137,7 +137,9 @@ describe('ModelsCheckpointsManage on the zero-configuration path', () => {
       expect.objectContaining({ code: 'E_BAD_NAME' }),
     );
     const m = new ModelsCheckpointsManage('vision', 'strict', { workdir, config });
-    expect((await rejects(m.uploadModelCheckpoint({ metrics: { a: 1 } }))).code).toBe('E_NOT_A_REPO');
+    const notThere = await rejects(m.uploadModelCheckpoint({ metrics: { a: 1 } }));
+    expect(notThere.code).toBe('E_NOT_A_REPO');
+    expect(notThere.hint).toContain('cpv setup'); // nothing configured to clone it from
     expect((await rejects(m.importModelInit({ dataPath: path.join(data, 'nope') }))).code).toBe(
       'E_TARGET_MISSING',
     );
