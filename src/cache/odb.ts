@@ -215,8 +215,10 @@ export class ObjectStore {
           },
         );
       }
-      await this.place(tmp, this.pathFor(md5, hashName));
-      return { oid: md5, size };
+      // A known oid keeps its name: a `.dir` manifest is stored as `<md5>.dir`, not as `<md5>`.
+      const oid = expected ?? md5;
+      await this.place(tmp, this.pathFor(oid, hashName));
+      return { oid, size };
     });
   }
 

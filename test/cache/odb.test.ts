@@ -205,6 +205,15 @@ describe('ObjectStore.addFileKnown / addBytes', () => {
     expect(mode(store.pathFor(FOO_MD5))).toBe(OBJECT_MODE);
   });
 
+  it('addFileKnown keeps the .dir suffix of a manifest oid (it used to store the bare md5)', async () => {
+    const { store, write, cacheDir } = setup();
+    const text = '[{"md5": "acbd18db4cc2f85cedef654fccc4a4d8", "relpath": "foo"}]';
+    const oid = `${refMd5(Buffer.from(text))}.dir`;
+    expect(await store.addFileKnown(write('m.dir', text), oid)).toEqual({ oid, size: text.length });
+    expect(files(cacheDir)).toEqual([`files/md5/${oid.slice(0, 2)}/${oid.slice(2)}`]);
+    expect(fs.readFileSync(store.pathFor(oid), 'utf8')).toBe(text);
+  });
+
   it('addBytes stores a .dir manifest under its md5 with the suffix kept', async () => {
     const { store, cacheDir } = setup();
     const manifest = Buffer.from('[{"md5": "acbd18db4cc2f85cedef654fccc4a4d8", "relpath": "foo"}]');
