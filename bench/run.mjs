@@ -93,7 +93,7 @@ function benchMd5() {
   const rss = Number(fs.readFileSync(rssFile, 'utf8')) / 1024;
   const mbps = (ms) => (bigSize / 1048576 / (ms / 1000)).toFixed(0);
   row(
-    `MD5 of ${bigSize >> 20} MiB file (MiB/s)`,
+    `MD5 of ${Math.round(bigSize / 1048576)} MiB file (MiB/s)`,
     mbps(tCpv),
     `md5sum ${mbps(tMd5sum)}`,
     (tMd5sum / tCpv).toFixed(2),
