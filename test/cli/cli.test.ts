@@ -88,6 +88,12 @@ describe('cpv CLI (in process)', () => {
     expect(notRepo.stderr).toMatch(/not inside of a DVC repository/);
   });
 
+  it('init -q prints nothing', async () => {
+    const dir = gitRepo();
+    expect(await cpv(dir, 'init', '-q')).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect(fs.existsSync(path.join(dir, '.dvc', 'config'))).toBe(true);
+  });
+
   it('--version and --help exit 0', async () => {
     const pkg = JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../../package.json'), 'utf8'));
     const v = await cpv('.', '--version');

@@ -10,6 +10,7 @@ export function registerData(program: Command, ctx: CommandContext): void {
     .option('--no-scm', 'do not use git')
     .option('--subdir', 'initialise in a subdirectory of a git repository')
     .option('-f, --force', 're-create an existing .dvc/ (removes the local cache)')
+    .option('-q, --quiet', 'print nothing on success')
     .action(ctx.run(async () => (await import('./init.js')).initCommand(ctx)));
 
   program
