@@ -2,6 +2,7 @@
  * Turns a thrown error into what a person reads: `cpv: error: <one line>` and a `hint:` line on
  * stderr, the stack only with `-v`, and the exit code.
  */
+import pc from 'picocolors';
 import { isCpvError } from '../errors.js';
 import { EXIT } from './exit-codes.js';
 import type { Output } from './output.js';
@@ -11,8 +12,8 @@ export interface ReportOptions {
   color?: boolean;
 }
 
-const red = (s: string, on: boolean) => (on ? `\u001b[31m${s}\u001b[39m` : s);
-const dim = (s: string, on: boolean) => (on ? `\u001b[2m${s}\u001b[22m` : s);
+const red = (s: string, on: boolean) => pc.createColors(on).red(s);
+const dim = (s: string, on: boolean) => pc.createColors(on).dim(s);
 
 /** The first line of a message: errors must stay one line whatever a library below said. */
 const oneLine = (s: string) => s.split('\n')[0]!.trim();

@@ -100,7 +100,7 @@ _cpv_complete; printf '%s\\n' "\${COMPREPLY[@]}"`;
     expect(completeWith(out.stdout, ['cpv', 'sta'])).toEqual(['status']);
     expect(completeWith(out.stdout, ['cpv', 'status', '--js'])).toEqual(['--json']);
     expect(completeWith(out.stdout, ['cpv', 'init', '--'])).toEqual(
-      ['--force', '--help', '--no-scm', '--subdir'].sort(),
+      ['--force', '--help', '--no-scm', '--quiet', '--subdir'].sort(),
     );
   });
 

@@ -1,17 +1,19 @@
 import { pull } from '../../api/pull.js';
 import { EXIT } from '../exit-codes.js';
-import type { Output } from '../output.js';
 import { renderCheckoutChanges } from './checkout.js';
-import { listingFailures, summaryLine, type TransferFlags, transferOptions } from './push.js';
+import type { CommandContext } from './context.js';
+import { listingFailures, summaryLine, type TransferFlags, transferOptions, withProgress } from './push.js';
 
-export function pullCommand(ctx: { output: Output; cwd: string }) {
+export function pullCommand(ctx: CommandContext) {
   return async (targets: string[], flags: TransferFlags & { force?: boolean }): Promise<number> => {
-    const result = await listingFailures(ctx.output, (signal) =>
-      pull(targets, {
-        ...transferOptions(ctx, flags, 'Fetching'),
-        signal,
-        ...(flags.force ? { force: true } : {}),
-      }),
+    const result = await withProgress(ctx, flags, (progress) =>
+      listingFailures(ctx.output, (signal) =>
+        pull(targets, {
+          ...transferOptions(ctx, flags, 'Fetching', progress),
+          signal,
+          ...(flags.force ? { force: true } : {}),
+        }),
+      ),
     );
     if (flags.json) {
       ctx.output.out(`${JSON.stringify(result)}\n`);

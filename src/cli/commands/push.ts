@@ -2,7 +2,9 @@ import { push } from '../../api/push.js';
 import { TransferIncompleteError, type TransferProgress } from '../../api/transfer.js';
 import { EXIT } from '../exit-codes.js';
 import type { Output } from '../output.js';
+import type { Progress, ProgressBar } from '../progress.js';
 import { LOCK_WAIT_MS } from '../render.js';
+import type { CommandContext } from './context.js';
 
 export interface TransferFlags {
   remote?: string;
@@ -11,8 +13,13 @@ export interface TransferFlags {
   quiet?: boolean;
 }
 
-/** Options every transfer command passes to the library. */
-export function transferOptions(ctx: { output: Output; cwd: string }, flags: TransferFlags, verb: string) {
+/** Options every transfer command passes to the library; `progress` draws the bar (or nothing). */
+export function transferOptions(
+  ctx: { output: Output; cwd: string },
+  flags: TransferFlags,
+  verb: string,
+  progress: Progress,
+) {
   return {
     cwd: ctx.cwd,
     ...(flags.remote === undefined ? {} : { remote: flags.remote }),
@@ -20,8 +27,32 @@ export function transferOptions(ctx: { output: Output; cwd: string }, flags: Tra
     waitMs: LOCK_WAIT_MS,
     onWait: (holder: string) =>
       ctx.output.err(`Waiting for the repository lock held by process ${holder}…\n`),
-    ...(flags.quiet || flags.json ? {} : { onProgress: progressPrinter(ctx.output, verb) }),
+    onProgress: transferBar(progress, verb),
   };
+}
+
+/** Feeds the library's transfer progress to one bar of bytes moved. */
+function transferBar(progress: Progress, verb: string): (p: TransferProgress) => void {
+  let bar: ProgressBar | undefined;
+  return (p) => {
+    if (p.phase !== 'transfer') return;
+    bar ??= progress.bar(verb, p.bytesTotal, 'bytes');
+    bar.update(p.bytesDone, p.bytesTotal);
+  };
+}
+
+/** Runs `work` with progress bars on (when wanted), always taking them down before results print. */
+export async function withProgress<T>(
+  ctx: CommandContext,
+  flags: TransferFlags,
+  work: (progress: Progress) => Promise<T>,
+): Promise<T> {
+  const progress = await ctx.progress(flags);
+  try {
+    return await work(progress);
+  } finally {
+    progress.stop();
+  }
 }
 
 /**
@@ -53,10 +84,12 @@ export async function listingFailures<T>(
   }
 }
 
-export function pushCommand(ctx: { output: Output; cwd: string }) {
+export function pushCommand(ctx: CommandContext) {
   return async (targets: string[], flags: TransferFlags): Promise<number> => {
-    const result = await listingFailures(ctx.output, (signal) =>
-      push(targets, { ...transferOptions(ctx, flags, 'Pushing'), signal }),
+    const result = await withProgress(ctx, flags, (progress) =>
+      listingFailures(ctx.output, (signal) =>
+        push(targets, { ...transferOptions(ctx, flags, 'Pushing', progress), signal }),
+      ),
     );
     if (flags.json) ctx.output.out(`${JSON.stringify(result)}\n`);
     else if (!flags.quiet) ctx.output.out(summaryLine([['pushed', result.pushed]]));
@@ -76,18 +109,4 @@ export function summary(stats: Array<[string, number]>): string {
 /** The summary line, or DVC's `Everything is up to date.` */
 export function summaryLine(stats: Array<[string, number]>): string {
   return `${summary(stats) || 'Everything is up to date.'}\n`;
-}
-
-/** A one-line progress meter on stderr, only when a person is watching. */
-export function progressPrinter(output: Output, verb: string): ((p: TransferProgress) => void) | undefined {
-  if (!output.isTTY) return undefined;
-  let last = 0;
-  return (p) => {
-    const now = Date.now();
-    if (now - last < 100 && p.objectsDone < p.objectsTotal) return;
-    last = now;
-    const mib = (p.bytesDone / 1048576).toFixed(1);
-    output.err(`\r${verb} ${p.objectsDone}/${p.objectsTotal} objects, ${mib} MiB`);
-    if (p.objectsDone === p.objectsTotal) output.err('\n');
-  };
 }
