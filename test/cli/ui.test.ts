@@ -124,10 +124,15 @@ describe.runIf(hasTmux || process.env.CI === 'true')('progress bars in a real te
   }
 
   /** Runs `cpv add` in a detached tmux pane; returns every screen seen until it exits. */
-  async function addInTerminal(dir: string, extraEnv: string, extraArgs: string): Promise<string> {
+  function addInTerminal(dir: string, extraEnv: string, extraArgs: string): Promise<string> {
+    return cpvInTerminal(dir, extraEnv, `add data ${extraArgs}`);
+  }
+
+  async function cpvInTerminal(dir: string, extraEnv: string, args: string): Promise<string> {
     const session = `cpv-ui-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     const done = path.join(dir, '.done');
-    const cmd = `cd ${dir} && env -u CI ${extraEnv} ${process.execPath} ${bin} add data ${extraArgs}; echo $? > ${done}; sleep 30`;
+    fs.rmSync(done, { force: true });
+    const cmd = `cd ${dir} && env -u CI ${extraEnv} ${process.execPath} ${bin} ${args}; echo $? > ${done}; sleep 30`;
     tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '20', cmd);
     const screens: string[] = [];
     try {
@@ -159,6 +164,23 @@ describe.runIf(hasTmux || process.env.CI === 'true')('progress bars in a real te
     expect(underCi).toContain('git add');
     const quiet = await addInTerminal(await repoWithFiles(), '', '-q');
     expect(quiet).not.toMatch(/[█░]/);
+  }, 60_000);
+
+  it('draws a bar of bytes for a push, and none with --json', async () => {
+    const dir = gitRepo();
+    fs.writeFileSync(path.join(dir, 'big.bin'), Buffer.alloc(64 << 20, 1));
+    const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { cwd: dir }).status;
+    expect(run('init')).toBe(0);
+    expect(run('add', 'big.bin')).toBe(0);
+    expect(run('remote', 'add', '-d', 'store', path.join(tempDir(), 'remote'))).toBe(0);
+    const json = await cpvInTerminal(dir, '', 'push --json');
+    expect(json).not.toMatch(/[█░]/);
+    fs.rmSync(path.join(dir, '.dvc', 'tmp', 'cpv-state.log'), { force: true });
+    const other = path.join(tempDir(), 'remote2');
+    expect(run('remote', 'add', '-d', '-f', 'store', other)).toBe(0);
+    const bar = await cpvInTerminal(dir, '', 'push');
+    expect(bar).toMatch(/Pushing\s+[█░]+\s+100% 64\.0 MiB\/64\.0 MiB/);
+    expect(bar).toContain('1 file pushed');
   }, 60_000);
 });
 
