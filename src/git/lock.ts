@@ -44,8 +44,12 @@ interface CpvLockInfo {
   hostname: string;
   nonce: string;
   created: string;
-  /** git lock files this owner created and still holds, with their inode (to be sure they are its). */
-  gitLocks: Array<{ file: string; ino: number }>;
+  /**
+   * git lock files this owner created and still holds, with their inode (to be sure they are its).
+   * `ino: 0` marks a lock about to be created: recorded first, so an owner killed between creating
+   * the file and recording its inode still leaves a trace (`since`: no earlier file is ours).
+   */
+  gitLocks: Array<{ file: string; ino: number; since?: number }>;
 }
 
 // ---------------------------------------------------------------- in-process mutex
@@ -239,9 +243,16 @@ export class RepoWriteLock {
   private static reclaim(gitdir: string, dead: CpvLockInfo): void {
     removeIfSame(path.join(gitdir, CPV_LOCK), (aside) => {
       if (readLockInfo(aside)?.nonce !== dead.nonce) return false;
-      for (const { file, ino } of dead.gitLocks) {
+      for (const { file, ino, since } of dead.gitLocks) {
         const lockFile = path.join(gitdir, `${file}.lock`);
-        removeIfSame(lockFile, (a) => fs.statSync(a).ino === ino);
+        // A pending entry (ino 0): the dead owner may have created the file just before dying;
+        // a file at least as new as the intent, with no other cpv alive (we hold the reclaim
+        // guard), is that one. An older file belongs to someone else and is left alone.
+        const ours = (a: string) =>
+          ino === 0
+            ? since !== undefined && fs.statSync(a).mtimeMs >= since - 1000
+            : fs.statSync(a).ino === ino;
+        removeIfSame(lockFile, ours);
       }
       return true;
     });
@@ -264,14 +275,19 @@ export class RepoWriteLock {
     fs.mkdirSync(path.dirname(lockFile), { recursive: true });
     const deadline = Date.now() + this.options.timeoutMs;
     for (let attempt = 0; ; attempt++) {
+      const intent = { file, ino: 0, since: Date.now() };
+      this.info.gitLocks.push(intent);
+      this.saveInfo();
       try {
         const fd = fs.openSync(lockFile, 'wx');
-        const { ino } = fs.fstatSync(fd);
+        intent.ino = fs.fstatSync(fd).ino;
+        delete (intent as { since?: number }).since;
         fs.closeSync(fd);
-        this.info.gitLocks.push({ file, ino });
         this.saveInfo();
         return;
       } catch (err) {
+        this.info.gitLocks.splice(this.info.gitLocks.indexOf(intent), 1);
+        this.saveInfo();
         if (errnoCode(err) !== 'EEXIST') throw err;
       }
       if (ageMs(lockFile) > this.options.staleGitLockMs) {

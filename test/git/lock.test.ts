@@ -140,6 +140,38 @@ describe('git write lock', () => {
     expect(fs.existsSync(path.join(repo.gitdir, 'cpv.lock'))).toBe(false); // the dead cpv's was reclaimed
   });
 
+  it('reclaims a git lock a dead cpv created after recording its intent (killed before the inode was saved)', async () => {
+    const repo = await repoWithCommit({ timeoutMs: 300 });
+    const refLock = path.join(repo.gitdir, 'refs', 'heads', 'main.lock');
+    const since = Date.now();
+    fs.writeFileSync(refLock, '');
+    const intent = { file: 'refs/heads/main', ino: 0, since };
+    const dead = {
+      pid: await deadPid(),
+      hostname: os.hostname(),
+      nonce: 'dead0002',
+      created: '',
+      gitLocks: [intent],
+    };
+    fs.writeFileSync(path.join(repo.gitdir, 'cpv.lock'), JSON.stringify(dead));
+    fs.writeFileSync(path.join(repo.dir, 'p'), 'p');
+    await repo.commit({ message: 'p', author, paths: ['p'] });
+    expect(g(repo.dir, 'log', '-1', '--format=%s').trim()).toBe('p');
+    expect(fs.existsSync(refLock)).toBe(false);
+
+    // A lock file older than the recorded intent is someone else's: it stays.
+    fs.writeFileSync(refLock, '');
+    const old = new Date(Date.now() - 60_000);
+    fs.utimesSync(refLock, old, old);
+    const later = { ...dead, gitLocks: [{ ...intent, since: Date.now() }] };
+    fs.writeFileSync(path.join(repo.gitdir, 'cpv.lock'), JSON.stringify(later));
+    fs.writeFileSync(path.join(repo.dir, 'o'), 'o');
+    await expect(repo.commit({ message: 'o', author, paths: ['o'] })).rejects.toMatchObject({
+      code: 'E_GIT_LOCKED',
+    });
+    expect(fs.existsSync(refLock)).toBe(true);
+  });
+
   it('never takes the lock from a live cpv process', async () => {
     const repo = await repoWithCommit({ timeoutMs: 300 });
     const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)']);
