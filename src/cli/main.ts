@@ -8,6 +8,7 @@ import { registerCompletion } from './commands/completion.js';
 import { COMMANDS, type CommandContext } from './commands/index.js';
 import { reportError } from './errors.js';
 import { EXIT } from './exit-codes.js';
+import { addHelpExamples } from './help-examples.js';
 import { type Output, processOutput } from './output.js';
 import { createProgress } from './progress.js';
 import { type UiFlags, uiSettings } from './ui.js';
@@ -76,6 +77,7 @@ function buildProgram(output: Output, signal: AbortSignal, setCode: (code: numbe
   };
   for (const register of COMMANDS) register(program, ctx);
   registerCompletion(program, ctx);
+  addHelpExamples(program);
   return program;
 }
 

@@ -100,6 +100,11 @@ describe('cpv CLI (in process)', () => {
     expect(v).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: '' });
     const help = await cpv('.', '--help');
     expect(help.code).toBe(0);
+    for (const cmd of ['add', 'status', 'push', 'gc', 'model', 'release']) {
+      const sub = await cpv('.', cmd, '--help');
+      expect(sub.code).toBe(0);
+      expect(sub.stdout).toMatch(new RegExp(`\\nExamples:\\n {2}cpv ${cmd}\\b`));
+    }
     expect(help.stdout).toMatch(/init[\s\S]*add[\s\S]*status/);
     expect(help.stdout).toMatch(
       /Exit codes:\n {2}0 +success\n {2}1 .*\n {2}2 +usage error.*\n {2}130 +interrupted/,
