@@ -56,8 +56,8 @@ interface CpvLockInfo {
 
 const queues = new Map<string, Promise<void>>();
 
-/** Runs `fn` after every earlier call with the same key has finished. */
-async function withMutex<T>(key: string, fn: () => Promise<T>): Promise<T> {
+/** Runs `fn` after every earlier call with the same key has finished (keys: any absolute path). */
+export async function withMutex<T>(key: string, fn: () => Promise<T>): Promise<T> {
   const previous = queues.get(key) ?? Promise.resolve();
   let release!: () => void;
   const mine = new Promise<void>((resolve) => {

@@ -11,29 +11,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { CpvError, errnoCode } from '../../errors.js';
 import { tempPathFor } from '../../fsutil.js';
-import { pidAlive } from '../../git/lock.js';
+import { pidAlive, withMutex } from '../../git/lock.js';
 
 export const CHECKPOINT_LOCK = 'cpv-checkpoint.lock';
 const DEFAULT_WAIT_MS = 120_000;
-
-const queues = new Map<string, Promise<void>>();
-
-async function inProcessQueue<T>(key: string, fn: () => Promise<T>): Promise<T> {
-  const previous = queues.get(key) ?? Promise.resolve();
-  let release!: () => void;
-  const mine = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  const tail = previous.then(() => mine);
-  queues.set(key, tail);
-  await previous;
-  try {
-    return await fn();
-  } finally {
-    release();
-    if (queues.get(key) === tail) queues.delete(key);
-  }
-}
 
 const me = (): string => `${process.pid}@${os.hostname()}`;
 
@@ -77,7 +58,7 @@ export async function withCheckpointLock<T>(
   opts: { waitMs?: number } = {},
 ): Promise<T> {
   const file = path.join(repoDir, '.git', CHECKPOINT_LOCK);
-  return inProcessQueue(path.resolve(file), async () => {
+  return withMutex(path.resolve(file), async () => {
     const deadline = Date.now() + (opts.waitMs ?? DEFAULT_WAIT_MS);
     for (;;) {
       const holder = tryTake(file);
