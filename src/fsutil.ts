@@ -5,13 +5,17 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { CpvError, errnoCode } from './errors.js';
 
 /** A temp name beside `target` that no reader mistakes for real data (dot-prefixed, random). */
 export function tempPathFor(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${randomBytes(6).toString('hex')}`);
 }
 
-/** Writes `data` to `target` atomically (temp + fsync-free rename), keeping `mode` if given. */
+/**
+ * Writes `data` to `target` atomically (temp + fsync-free rename), keeping `mode` if given.
+ * A full disk throws `E_NO_SPACE`; other failures are thrown as they came.
+ */
 export function writeFileAtomic(target: string, data: string | Uint8Array, mode?: number): void {
   const tmp = tempPathFor(target);
   try {
@@ -20,7 +24,8 @@ export function writeFileAtomic(target: string, data: string | Uint8Array, mode?
     fs.renameSync(tmp, target);
   } catch (err) {
     fs.rmSync(tmp, { force: true });
-    throw err;
+    // A write(2) error names no path: say which file did not fit.
+    throw noSpaceError(err, `'${target}'`) ?? err;
   }
 }
 
@@ -40,4 +45,39 @@ export function toPosix(p: string): string {
 export function isInside(parent: string, child: string): boolean {
   const rel = path.relative(parent, child);
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/**
+ * errno codes meaning "no room for these bytes": a full filesystem, a quota, a file-size limit
+ * (`ulimit -f`; Node ignores SIGXFSZ, so the write fails with EFBIG instead of killing us).
+ */
+const NO_SPACE: Readonly<Record<string, string>> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EFBIG: 'file too large for the file-size limit',
+};
+
+/** The no-space errno of `err` (ENOSPC, EDQUOT, EFBIG), if it is one. */
+export function noSpaceCode(err: unknown): string | undefined {
+  const code = errnoCode(err);
+  return code !== undefined && code in NO_SPACE ? code : undefined;
+}
+
+/** The same hint wherever the disk fills up; `extra` says what else helps at that place. */
+export function noSpaceHint(code: string, extra = ''): string {
+  const limit = code === 'EFBIG' ? ' (or raise the file-size limit, ulimit -f)' : '';
+  return `Free some disk space${limit}${extra}, then run the command again.`;
+}
+
+/**
+ * A write that failed for lack of space as one `E_NO_SPACE` error naming what was written.
+ * Returns undefined for any other failure, so callers keep their own error for those.
+ */
+export function noSpaceError(err: unknown, where: string, extraHint = ''): CpvError | undefined {
+  const code = noSpaceCode(err);
+  if (code === undefined) return undefined;
+  return new CpvError('E_NO_SPACE', `${NO_SPACE[code]} (${code}) while writing ${where}`, {
+    hint: noSpaceHint(code, extraHint),
+    cause: err,
+  });
 }

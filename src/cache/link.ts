@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import { CpvError } from '../errors.js';
-import { currentUmask, tempPathFor } from '../fsutil.js';
+import { currentUmask, noSpaceCode, noSpaceError, tempPathFor } from '../fsutil.js';
 
 export type LinkType = 'reflink' | 'hardlink' | 'symlink' | 'copy';
 
@@ -139,7 +139,8 @@ export class Linker {
         this.chosen = type;
         return type;
       } catch (err) {
-        if (this.chosen !== undefined) throw ioError(err, target);
+        // A full disk is no reason to try the next type: a copy needs even more space.
+        if (this.chosen !== undefined || noSpaceCode(err) !== undefined) throw ioError(err, target);
         lastError = err;
         this.candidates.shift();
       }
@@ -169,5 +170,8 @@ export class Linker {
 }
 
 function ioError(err: unknown, target: string): CpvError {
-  return new CpvError('E_IO', `cannot write ${target}: ${(err as Error).message}`, { cause: err });
+  return (
+    noSpaceError(err, `'${target}'`) ??
+    new CpvError('E_IO', `cannot write ${target}: ${(err as Error).message}`, { cause: err })
+  );
 }

@@ -3,7 +3,8 @@
  * stderr, the stack only with `-v`, and the exit code.
  */
 import pc from 'picocolors';
-import { isCpvError } from '../errors.js';
+import { type CpvError, isCpvError } from '../errors.js';
+import { noSpaceCode, noSpaceError, noSpaceHint } from '../fsutil.js';
 import { EXIT } from './exit-codes.js';
 import type { Output } from './output.js';
 
@@ -31,9 +32,18 @@ export function reportError(err: unknown, output: Output, opts: ReportOptions = 
   }
   if (isCpvError(err)) {
     output.err(errorLine(err.message, color));
-    if (err.hint) output.err(dim(`hint: ${err.hint}\n`, color));
+    const hint = err.code === 'E_NO_SPACE' ? err.hint : (spaceHint(err) ?? err.hint);
+    if (hint) output.err(dim(`hint: ${hint}\n`, color));
     if (verbose && err.stack) output.err(`${err.stack}\n`);
     return err.code === 'E_USAGE' ? EXIT.USAGE : EXIT.FAILED;
+  }
+  // A full disk where no layer expected it (a lock file, git's index) is not a bug in cpv.
+  const full = noSpaceError(err, describeTarget(err));
+  if (full !== undefined) {
+    output.err(errorLine(full.message, color));
+    output.err(dim(`hint: ${full.hint}\n`, color));
+    if (verbose && err instanceof Error) output.err(`${err.stack}\n`);
+    return EXIT.FAILED;
   }
   const message = err instanceof Error ? err.message : String(err);
   output.err(errorLine(`unexpected error: ${message}`, color));
@@ -50,4 +60,29 @@ function isAbort(err: unknown): boolean {
   return (
     err instanceof Error && (err.name === 'AbortError' || (err as { code?: string }).code === 'ABORT_ERR')
   );
+}
+
+const SPACE_ERRNO = /\b(ENOSPC|EDQUOT|EFBIG)\b/;
+
+/**
+ * The no-space hint for an error that came from a full disk but was wrapped by a layer that does
+ * not know about space (a .dvc or config write: its cause; a push/fetch: the reasons of its
+ * failed objects, which are kept as text). Undefined when space is not the problem.
+ */
+function spaceHint(err: CpvError): string | undefined {
+  for (let cause: unknown = err.cause; cause !== undefined; cause = (cause as Error).cause) {
+    const code = noSpaceCode(cause);
+    if (code !== undefined) return noSpaceHint(code);
+    if (!(cause instanceof Error)) break;
+  }
+  const failed = (err as { failed?: Array<{ reason?: unknown }> }).failed;
+  const reasons = Array.isArray(failed) ? failed.map((f) => String(f.reason)) : [err.message];
+  const code = reasons.map((r) => SPACE_ERRNO.exec(r)?.[1]).find((c) => c !== undefined);
+  return code === undefined ? undefined : noSpaceHint(code);
+}
+
+/** What a raw Node error was writing, as far as it says (a write(2) on an fd names no path). */
+function describeTarget(err: unknown): string {
+  const p = (err as { path?: unknown }).path;
+  return typeof p === 'string' ? `'${p}'` : 'to disk';
 }

@@ -11,6 +11,7 @@ import { pipeline as pipelineCb, type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { TEMP_PREFIX, tempName } from '../cache/odb.js';
 import { CpvError, errnoCode } from '../errors.js';
+import { noSpaceError } from '../fsutil.js';
 import type { Remote, TransferCallOptions } from './remote.js';
 import { abortedError, withRetry } from './retry.js';
 
@@ -127,13 +128,10 @@ export class LocalRemote implements Remote {
 
   private ioError(err: unknown, what: string): CpvError {
     if (err instanceof CpvError) return err;
-    const code = errnoCode(err);
-    const hint =
-      code === 'ENOSPC' || code === 'EDQUOT'
-        ? 'Free some space on the remote disk, then retry.'
-        : `Check that '${this.root}' exists and is readable and writable by you, then retry.`;
+    const full = noSpaceError(err, `to remote '${this.name}' (${this.root})`, " on the remote's disk");
+    if (full !== undefined) return full;
     return new CpvError('E_REMOTE_IO', `remote '${this.name}': ${what}: ${(err as Error)?.message ?? err}`, {
-      hint,
+      hint: `Check that '${this.root}' exists and is readable and writable by you, then retry.`,
       cause: err,
     });
   }
