@@ -63,6 +63,10 @@ export function noSpaceCode(err: unknown): string | undefined {
   return code !== undefined && code in NO_SPACE ? code : undefined;
 }
 
+/** What else helps when the cache's disk is full, or the remote's (appended to the hint). */
+export const CACHE_SPACE_HINT = ' or move the cache to a bigger disk (cpv config cache.dir <dir>)';
+export const REMOTE_SPACE_HINT = " on the remote's disk";
+
 /** The same hint wherever the disk fills up; `extra` says what else helps at that place. */
 export function noSpaceHint(code: string, extra = ''): string {
   const limit = code === 'EFBIG' ? ' (or raise the file-size limit, ulimit -f)' : '';

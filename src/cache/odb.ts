@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CpvError, errnoCode } from '../errors.js';
-import { currentUmask, noSpaceError } from '../fsutil.js';
+import { CACHE_SPACE_HINT, currentUmask, noSpaceError } from '../fsutil.js';
 import { type HashName, hashBytes, hashFile, readError, StreamHasher, streamBlocks } from './hash.js';
 import { defaultMd5Factory } from './md5.js';
 
@@ -55,11 +55,7 @@ export function writeError(err: unknown, target: string): CpvError {
   if (err instanceof CpvError) return err;
   // Out of space: name the cache, not the random temp name, and point at cache.dir.
   const where = path.basename(target).startsWith(TEMP_PREFIX) ? path.dirname(target) : target;
-  const full = noSpaceError(
-    err,
-    `to the cache at '${where}'`,
-    ' or move the cache to a bigger disk (cpv config cache.dir <dir>)',
-  );
+  const full = noSpaceError(err, `to the cache at '${where}'`, CACHE_SPACE_HINT);
   if (full !== undefined) return full;
   return new CpvError('E_IO', `cannot write to the cache at '${target}': ${(err as Error)?.message ?? err}`, {
     hint: 'Check that the cache directory exists and is writable by you, then retry.',

@@ -4,7 +4,7 @@
  */
 import pc from 'picocolors';
 import { type CpvError, isCpvError } from '../errors.js';
-import { noSpaceCode, noSpaceError, noSpaceHint } from '../fsutil.js';
+import { CACHE_SPACE_HINT, noSpaceCode, noSpaceError, noSpaceHint, REMOTE_SPACE_HINT } from '../fsutil.js';
 import { EXIT } from './exit-codes.js';
 import type { Output } from './output.js';
 
@@ -77,8 +77,15 @@ function spaceHint(err: CpvError): string | undefined {
   }
   const failed = (err as { failed?: Array<{ reason?: unknown }> }).failed;
   const reasons = Array.isArray(failed) ? failed.map((f) => String(f.reason)) : [err.message];
-  const code = reasons.map((r) => SPACE_ERRNO.exec(r)?.[1]).find((c) => c !== undefined);
-  return code === undefined ? undefined : noSpaceHint(code);
+  const reason = reasons.find((r) => SPACE_ERRNO.test(r));
+  if (reason === undefined) return undefined;
+  // The reasons are the messages of fsutil's noSpaceError: they say which disk was full.
+  const extra = reason.includes('while writing to the cache')
+    ? CACHE_SPACE_HINT
+    : reason.includes('while writing to remote')
+      ? REMOTE_SPACE_HINT
+      : '';
+  return noSpaceHint(SPACE_ERRNO.exec(reason)![1]!, extra);
 }
 
 /** What a raw Node error was writing, as far as it says (a write(2) on an fd names no path). */

@@ -11,7 +11,7 @@ import { pipeline as pipelineCb, type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { TEMP_PREFIX, tempName } from '../cache/odb.js';
 import { CpvError, errnoCode } from '../errors.js';
-import { noSpaceError } from '../fsutil.js';
+import { noSpaceError, REMOTE_SPACE_HINT } from '../fsutil.js';
 import type { Remote, TransferCallOptions } from './remote.js';
 import { abortedError, withRetry } from './retry.js';
 
@@ -128,7 +128,7 @@ export class LocalRemote implements Remote {
 
   private ioError(err: unknown, what: string): CpvError {
     if (err instanceof CpvError) return err;
-    const full = noSpaceError(err, `to remote '${this.name}' (${this.root})`, " on the remote's disk");
+    const full = noSpaceError(err, `to remote '${this.name}' (${this.root})`, REMOTE_SPACE_HINT);
     if (full !== undefined) return full;
     return new CpvError('E_REMOTE_IO', `remote '${this.name}': ${what}: ${(err as Error)?.message ?? err}`, {
       hint: `Check that '${this.root}' exists and is readable and writable by you, then retry.`,
