@@ -7,9 +7,11 @@ import * as fs from 'node:fs';
 import type { HashName } from '../cache/hash.js';
 import { hashFile } from '../cache/hash.js';
 import { hashFiles, storeFiles } from '../cache/pool.js';
+import { treeFingerprint } from '../cache/tree-stamp.js';
 import { type WalkEntry, walkTree } from '../cache/walk.js';
-import { manifestOid, serializeManifest } from '../dvcfile/manifest.js';
+import { type ManifestEntry, manifestOid, parseManifest, serializeManifest } from '../dvcfile/manifest.js';
 import { CpvError, errnoCode } from '../errors.js';
+import { dirFilesInCache } from './dir-complete.js';
 import type { Repo } from './repo.js';
 
 export interface HashedOutput {
@@ -32,6 +34,11 @@ export interface HashOutputOptions {
   onProgress?: (done: number, total: number) => void;
   /** Stops hashing/storing (Ctrl-C); objects already placed are complete, nothing else is written. */
   signal?: AbortSignal | undefined;
+  /**
+   * Directories: whether the caller reads `files` (default true). Without them an unchanged tree
+   * is answered from its fingerprint alone, without reading its manifest.
+   */
+  files?: boolean;
 }
 
 /** Stats a path following symlinks; a dangling link is its own clear error. */
@@ -121,7 +128,69 @@ async function hashDirectory(
   hashName: HashName,
   opts: HashOutputOptions,
 ): Promise<HashedOutput> {
-  const entries = await walkTree(abs, { ignore: await repo.ignore(), repoRoot: repo.root });
+  const entries = walkTree(abs, { ignore: await repo.ignore(), repoRoot: repo.root });
+  const fingerprint = treeFingerprint(entries);
+  const known = repo.state().getTree(hashName, abs, fingerprint);
+  const hit = known === undefined ? undefined : await unchangedTree(repo, known, entries, hashName, opts);
+  if (hit !== undefined) return hit;
+  const hashed = await hashEveryFile(repo, entries, hashName, opts);
+  repo.state().setTree(hashName, abs, fingerprint, hashed.oid);
+  return hashed;
+}
+
+function dirResult(oid: string, entries: readonly WalkEntry[], files: HashedOutput['files']): HashedOutput {
+  const size = entries.reduce((sum, e) => sum + e.size, 0);
+  return { oid, size, isDir: true, nfiles: entries.length, isexec: false, files };
+}
+
+/**
+ * A tree whose fingerprint matches: its oid is known. Per-file hashes come from its manifest in
+ * the cache, and storing needs every object there; when either is missing (say, after gc) the
+ * answer is undefined and the tree is hashed file by file as usual.
+ */
+async function unchangedTree(
+  repo: Repo,
+  oid: string,
+  entries: readonly WalkEntry[],
+  hashName: HashName,
+  opts: HashOutputOptions,
+): Promise<HashedOutput | undefined> {
+  if (!opts.store && opts.files === false) return dirResult(oid, entries, undefined);
+  const manifest = readManifestIfCached(repo, oid, hashName);
+  if (manifest === undefined) return undefined;
+  const md5ByPath = new Map(manifest.map((e) => [e.relpath, e.md5]));
+  const files: NonNullable<HashedOutput['files']> = [];
+  for (const entry of entries) {
+    const md5 = md5ByPath.get(entry.relpath);
+    if (md5 === undefined) return undefined; // cannot happen for a true match; never guess
+    files.push({ entry, md5 });
+  }
+  if (opts.store && !(await dirFilesInCache(repo, oid, hashName, () => md5ByPath.values()))) return undefined;
+  return dirResult(oid, entries, files);
+}
+
+function readManifestIfCached(repo: Repo, oid: string, hashName: HashName): ManifestEntry[] | undefined {
+  const p = repo.odb.pathFor(oid, hashName);
+  let text: string;
+  try {
+    text = fs.readFileSync(p, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    return parseManifest(text, p);
+  } catch {
+    return undefined; // a damaged manifest: hash the tree afresh (gc/fetch deal with the object)
+  }
+}
+
+/** The state store's per-file hashes, and the pool's for the rest (stored when asked to). */
+async function hashEveryFile(
+  repo: Repo,
+  entries: WalkEntry[],
+  hashName: HashName,
+  opts: HashOutputOptions,
+): Promise<HashedOutput> {
   const md5s = recall(repo, hashName, entries, opts.store);
   const misses = entries.filter((_, i) => md5s[i] === undefined);
   // Only files about to be read need the check: known ones are already in the cache.
@@ -141,8 +210,7 @@ async function hashDirectory(
   const manifest = serializeManifest(files.map((f) => ({ md5: f.md5, relpath: f.entry.relpath })));
   const oid = manifestOid(manifest);
   if (opts.store) await repo.odb.addBytes(Buffer.from(manifest, 'utf8'), oid, hashName);
-  const size = entries.reduce((sum, e) => sum + e.size, 0);
-  return { oid, size, isDir: true, nfiles: entries.length, isexec: false, files };
+  return dirResult(oid, entries, files);
 }
 
 function precheckReadable(repo: Repo, entries: WalkEntry[]): void {

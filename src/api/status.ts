@@ -7,6 +7,7 @@ import type { HashName } from '../cache/hash.js';
 import { hashNameOf } from '../dvcfile/dvcfile.js';
 import { parseManifest } from '../dvcfile/manifest.js';
 import { CpvError } from '../errors.js';
+import { dirFilesInCache, objectIntact } from './dir-complete.js';
 import { hashOutput } from './outputs.js';
 import { Repo } from './repo.js';
 import { loadAllStageFiles, type StageFile, type TrackedOutput } from './stages.js';
@@ -71,29 +72,20 @@ export async function outputStatus(repo: Repo, tracked: TrackedOutput): Promise<
     return 'not in cache';
   }
   if (!fs.existsSync(abs)) return 'deleted';
-  const current = await hashOutput(repo, abs, hashName, { store: false });
+  const current = await hashOutput(repo, abs, hashName, { store: false, files: false });
   if (current.oid !== out.md5) return 'modified';
   return out.md5 === undefined ? 'new' : undefined;
 }
 
-/** An object is in the cache when it is intact; a directory also needs every listed file. */
+/**
+ * An object is in the cache when it is intact; a directory also needs every listed file intact
+ * (remembered per cache stamp: see dir-complete.ts).
+ */
 export async function inCache(repo: Repo, oid: string, hashName: HashName): Promise<boolean> {
   if (!(await objectIntact(repo, oid, hashName))) return false;
   if (!oid.endsWith('.dir')) return true;
   const manifestPath = repo.odb.pathFor(oid, hashName);
-  const entries = parseManifest(fs.readFileSync(manifestPath, 'utf8'), manifestPath);
-  for (const entry of entries) {
-    if (!(await objectIntact(repo, entry.md5, hashName))) return false;
-  }
-  return true;
-}
-
-/**
- * A read-only object is trusted with one synchronous stat (a directory of 100k files means 100k
- * of them, and a promise round trip through the thread pool each costs ~10× more); anything else
- * gets DVC's full check, which may re-hash it.
- */
-async function objectIntact(repo: Repo, oid: string, hashName: HashName): Promise<boolean> {
-  if (repo.odb.isTrustedSync(oid, hashName)) return true;
-  return (await repo.odb.check(oid, hashName)) === 'ok';
+  return dirFilesInCache(repo, oid, hashName, () =>
+    parseManifest(fs.readFileSync(manifestPath, 'utf8'), manifestPath).map((e) => e.md5),
+  );
 }

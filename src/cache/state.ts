@@ -1,16 +1,17 @@
 /**
  * The state store: remembers the hash of a workspace file by (path, inode, mtime in ns, size), so
  * an unchanged file is never hashed twice (DVC's state database, dvc-compat §8, behaviour-equal).
+ * It also remembers whole directories: the `.dir` oid of a tree by a fingerprint of every file's
+ * (relpath, inode, mtime, size) — see `tree-stamp.ts` — so a no-op `status` of 100k files needs
+ * neither the 100k file records nor the manifest.
  *
- * Storage is an append-only log in `.dvc/tmp/cpv-state.log`, one record per line, each line ending
- * in a CRC-32 of its content. A process killed mid-append leaves at most one torn last line, whose
- * CRC fails, so it is ignored: a wrong hash can never be read back. The log is compacted (rewritten
- * through temp + rename) when it holds many more records than live entries.
+ * Both live in append-only logs in `.dvc/tmp` (`record-log.ts`: CRC per line, so a kill mid-append
+ * can never make a wrong hash readable), compacted when they hold many more records than live
+ * entries. Each log is read on first use: a tree hit never parses the file log at all.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { crc32 } from './crc32.js';
 import type { HashName } from './hash.js';
+import { RecordLog } from './record-log.js';
 
 export interface FileStat {
   ino: bigint;
@@ -18,75 +19,130 @@ export interface FileStat {
   size: number;
 }
 
-interface Entry extends FileStat {
+interface FileEntry extends FileStat {
   md5: string;
 }
 
-const LOG_NAME = 'cpv-state.log';
-const VERSION_LINE = 'cpv-state 1';
+interface TreeEntry {
+  fingerprint: string;
+  oid: string;
+}
+
+const FILE_LOG = 'cpv-state.log';
+const TREE_LOG = 'cpv-state-trees.log';
 
 function keyOf(hashName: HashName, absPath: string): string {
   return `${hashName}\0${absPath}`;
 }
 
-function encode(hashName: HashName, absPath: string, e: Entry): string {
-  const body = [hashName, e.ino, e.mtimeNs, e.size, e.md5, JSON.stringify(absPath)].join('\t');
-  return `${body}\t${crc32(body).toString(16)}\n`;
+function splitKey(key: string): [HashName, string] {
+  const sep = key.indexOf('\0');
+  return [key.slice(0, sep) as HashName, key.slice(sep + 1)];
 }
 
-function decode(line: string): { key: string; entry: Entry } | undefined {
-  const cut = line.lastIndexOf('\t');
-  if (cut < 0) return undefined;
-  const body = line.slice(0, cut);
-  if (crc32(body).toString(16) !== line.slice(cut + 1)) return undefined;
-  const [hashName, ino, mtimeNs, size, md5, quoted] = body.split('\t');
-  if (quoted === undefined || md5 === undefined) return undefined;
-  try {
-    // Most paths need no JSON unescaping: skip the parser for them (100k records per load).
-    const absPath = quoted.includes('\\') ? (JSON.parse(quoted) as string) : quoted.slice(1, -1);
-    return {
-      key: keyOf(hashName as HashName, absPath),
-      entry: { ino: BigInt(ino!), mtimeNs: BigInt(mtimeNs!), size: Number(size), md5 },
-    };
-  } catch {
-    return undefined;
+/** Most paths need no JSON unescaping: skip the parser for them (100k records per load). */
+function unquote(quoted: string): string {
+  return quoted.includes('\\') ? (JSON.parse(quoted) as string) : quoted.slice(1, -1);
+}
+
+const fileRecords = {
+  encode(key: string, e: FileEntry): string {
+    const [hashName, absPath] = splitKey(key);
+    return [hashName, e.ino, e.mtimeNs, e.size, e.md5, JSON.stringify(absPath)].join('\t');
+  },
+  decode(body: string): [string, FileEntry] | undefined {
+    const [hashName, ino, mtimeNs, size, md5, quoted] = body.split('\t');
+    if (quoted === undefined || md5 === undefined) return undefined;
+    const entry = { ino: BigInt(ino!), mtimeNs: BigInt(mtimeNs!), size: Number(size), md5 };
+    return [keyOf(hashName as HashName, unquote(quoted)), entry];
+  },
+};
+
+const treeRecords = {
+  encode(key: string, e: TreeEntry): string {
+    const [hashName, absPath] = splitKey(key);
+    return [hashName, e.fingerprint, e.oid, JSON.stringify(absPath)].join('\t');
+  },
+  decode(body: string): [string, TreeEntry] | undefined {
+    const [hashName, fingerprint, oid, quoted] = body.split('\t');
+    if (quoted === undefined || oid === undefined || fingerprint === undefined) return undefined;
+    return [keyOf(hashName as HashName, unquote(quoted)), { fingerprint, oid }];
+  },
+};
+
+interface Codec<T> {
+  encode(key: string, entry: T): string;
+  decode(body: string): [string, T] | undefined;
+}
+
+/** One log and its live entries (later records win), loaded on first use. */
+class LoggedMap<T> {
+  private loaded: Map<string, T> | undefined;
+  private pending: string[] = [];
+  private records = 0;
+
+  constructor(
+    private readonly log: RecordLog,
+    private readonly codec: Codec<T>,
+  ) {}
+
+  get entries(): Map<string, T> {
+    if (this.loaded === undefined) {
+      this.loaded = new Map();
+      for (const body of this.log.read()) {
+        const rec = this.decodeOrSkip(body);
+        if (rec === undefined) continue;
+        this.loaded.set(rec[0], rec[1]);
+        this.records++;
+      }
+    }
+    return this.loaded;
+  }
+
+  private decodeOrSkip(body: string): [string, T] | undefined {
+    try {
+      return this.codec.decode(body);
+    } catch {
+      return undefined; // a record that passed its CRC but not our parser: a foreign writer
+    }
+  }
+
+  set(key: string, entry: T): void {
+    this.entries.set(key, entry);
+    this.pending.push(this.codec.encode(key, entry));
+  }
+
+  /** Appends new records; compacts when the log has grown to twice the live entries. */
+  save(): void {
+    if (this.pending.length === 0) return;
+    this.records += this.pending.length;
+    if (this.records > 2 * this.entries.size + 1000) {
+      this.log.rewrite([...this.entries].map(([key, entry]) => this.codec.encode(key, entry)));
+      this.records = this.entries.size;
+    } else {
+      this.log.append(this.pending);
+    }
+    this.pending = [];
   }
 }
 
 export class StateStore {
-  private readonly entries = new Map<string, Entry>();
-  private pending: string[] = [];
-  private records = 0;
+  private readonly files: LoggedMap<FileEntry>;
+  private readonly trees: LoggedMap<TreeEntry>;
 
-  private constructor(private readonly file: string) {}
-
-  /** Opens (or starts) the store kept in `tmpDir` (normally `.dvc/tmp`). */
-  static open(tmpDir: string): StateStore {
-    const store = new StateStore(path.join(tmpDir, LOG_NAME));
-    store.load();
-    return store;
+  private constructor(tmpDir: string) {
+    this.files = new LoggedMap(new RecordLog(path.join(tmpDir, FILE_LOG), 'cpv-state 1'), fileRecords);
+    this.trees = new LoggedMap(new RecordLog(path.join(tmpDir, TREE_LOG), 'cpv-state-trees 1'), treeRecords);
   }
 
-  private load(): void {
-    let text: string;
-    try {
-      text = fs.readFileSync(this.file, 'utf8');
-    } catch {
-      return; // no log yet
-    }
-    const lines = text.split('\n');
-    if (lines[0] !== VERSION_LINE) return; // unknown format: start afresh, never guess
-    for (let i = 1; i < lines.length; i++) {
-      const rec = decode(lines[i]!);
-      if (rec === undefined) continue;
-      this.entries.set(rec.key, rec.entry);
-      this.records++;
-    }
+  /** Opens (or starts) the store kept in `tmpDir` (normally `.dvc/tmp`). Reads nothing yet. */
+  static open(tmpDir: string): StateStore {
+    return new StateStore(tmpDir);
   }
 
   /** The remembered hash if the file is provably unchanged since it was hashed. */
   get(hashName: HashName, absPath: string, st: FileStat): string | undefined {
-    const e = this.entries.get(keyOf(hashName, absPath));
+    const e = this.files.entries.get(keyOf(hashName, absPath));
     if (e === undefined || e.ino !== st.ino || e.mtimeNs !== st.mtimeNs || e.size !== st.size)
       return undefined;
     return e.md5;
@@ -94,38 +150,47 @@ export class StateStore {
 
   /** Records a hash; written to disk by `save()`. */
   set(hashName: HashName, absPath: string, st: FileStat, md5: string): void {
-    const entry: Entry = { ino: st.ino, mtimeNs: st.mtimeNs, size: st.size, md5 };
     const key = keyOf(hashName, absPath);
-    const old = this.entries.get(key);
+    const old = this.files.entries.get(key);
     if (old && old.md5 === md5 && old.ino === st.ino && old.mtimeNs === st.mtimeNs && old.size === st.size)
       return;
-    this.entries.set(key, entry);
-    this.pending.push(encode(hashName, absPath, entry));
+    this.files.set(key, { ino: st.ino, mtimeNs: st.mtimeNs, size: st.size, md5 });
   }
 
-  /** Appends new records; compacts when the log has grown to twice the live entries. */
+  /** The `.dir` oid of the directory at `absPath` if its files' fingerprint is unchanged. */
+  getTree(hashName: HashName, absPath: string, fingerprint: string): string | undefined {
+    const e = this.trees.entries.get(keyOf(hashName, absPath));
+    return e?.fingerprint === fingerprint ? e.oid : undefined;
+  }
+
+  /** Records a directory's oid under its fingerprint; written to disk by `save()`. */
+  setTree(hashName: HashName, absPath: string, fingerprint: string, oid: string): void {
+    if (this.getTree(hashName, absPath, fingerprint) === oid) return;
+    this.trees.set(keyOf(hashName, absPath), { fingerprint, oid });
+  }
+
+  /**
+   * Whether the object at `objectPath` (a `.dir` manifest) was found complete in the cache — it
+   * and every object it lists — when the cache's stamp was `stamp` (see cache-stamp.ts).
+   */
+  isVerified(hashName: HashName, objectPath: string, stamp: string): boolean {
+    return this.trees.entries.get(keyOf(hashName, objectPath))?.fingerprint === stamp;
+  }
+
+  /** Records that a `.dir` object and all its files were present at cache stamp `stamp`. */
+  setVerified(hashName: HashName, objectPath: string, stamp: string): void {
+    // Kept beside the trees: object paths live in the cache, never in a walked workspace tree.
+    if (this.isVerified(hashName, objectPath, stamp)) return;
+    this.trees.set(keyOf(hashName, objectPath), { fingerprint: stamp, oid: path.basename(objectPath) });
+  }
+
   save(): void {
-    if (this.pending.length === 0) return;
-    fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    this.records += this.pending.length;
-    if (this.records > 2 * this.entries.size + 1000 || !fs.existsSync(this.file)) this.compact();
-    else fs.appendFileSync(this.file, this.pending.join(''));
-    this.pending = [];
+    this.files.save();
+    this.trees.save();
   }
 
-  private compact(): void {
-    const lines = [`${VERSION_LINE}\n`];
-    for (const [key, entry] of this.entries) {
-      const sep = key.indexOf('\0');
-      lines.push(encode(key.slice(0, sep) as HashName, key.slice(sep + 1), entry));
-    }
-    const tmp = `${this.file}.tmp-${process.pid}`;
-    fs.writeFileSync(tmp, lines.join(''));
-    fs.renameSync(tmp, this.file);
-    this.records = this.entries.size;
-  }
-
+  /** Number of live file records (loads the file log). */
   get size(): number {
-    return this.entries.size;
+    return this.files.entries.size;
   }
 }
