@@ -243,13 +243,21 @@ export function relinkWorkspace(
   linker: Linker,
 ): void {
   const items = hashed.isDir
-    ? (hashed.files ?? []).map((f) => ({ path: f.entry.path, md5: f.md5, size: f.entry.size, isexec: false }))
-    : [{ path: abs, md5: hashed.oid, size: hashed.size, isexec: hashed.isexec }];
+    ? (hashed.files ?? []).map((f) => ({
+        path: f.entry.path,
+        md5: f.md5,
+        size: f.entry.size,
+        isexec: false,
+        // a symlinked file's mode is its target's: let the linker look at the link itself
+        mode: f.entry.isLink ? undefined : f.entry.mode,
+      }))
+    : [{ path: abs, md5: hashed.oid, size: hashed.size, isexec: hashed.isexec, mode: undefined }];
   for (const item of items) {
     const type = linker.link(repo.odb.pathFor(item.md5, hashName), item.path, {
       isexec: item.isexec,
       empty: item.size === 0,
       inPlaceCopy: true,
+      currentMode: item.mode,
     });
     // A new link has a new inode: remember its hash so the next status need not re-read it.
     if (type !== 'copy') remember(repo, hashName, fileStat(item.path), item.md5);

@@ -50,14 +50,19 @@ export interface LinkOptions {
    * file and only reset its mode instead of copying the bytes again, as DVC does.
    */
   inPlaceCopy?: boolean;
+  /**
+   * With `inPlaceCopy`: the target's `st_mode` as the caller just saw it (add walked the tree a
+   * moment ago). Spares one lstat per file, the bulk of a second add of 100k unchanged files.
+   */
+  currentMode?: number;
 }
 
 /** Gives an in-place copy its workspace mode; false when `p` is not a regular file to keep. */
-function resetModeInPlace(p: string, mode: number): boolean {
-  const st = fs.lstatSync(p, { throwIfNoEntry: false });
-  if (st === undefined || !st.isFile()) return false;
+function resetModeInPlace(p: string, mode: number, currentMode: number | undefined): boolean {
+  const stMode = currentMode ?? fs.lstatSync(p, { throwIfNoEntry: false })?.mode;
+  if (stMode === undefined || (stMode & fs.constants.S_IFMT) !== fs.constants.S_IFREG) return false;
   // Most files already have the mode: skipping the chmod halves the syscalls of a big add.
-  if ((st.mode & 0o7777) !== mode) fs.chmodSync(p, mode);
+  if ((stMode & 0o7777) !== mode) fs.chmodSync(p, mode);
   return true;
 }
 
@@ -134,7 +139,7 @@ export class Linker {
     while (this.candidates.length > 0) {
       const type = this.chosen ?? this.candidates[0]!;
       try {
-        const keptInPlace = type === 'copy' && opts.inPlaceCopy === true && resetModeInPlace(target, mode);
+        const keptInPlace = type === 'copy' && opts.inPlaceCopy === true && resetModeInPlace(target, mode, opts.currentMode);
         if (!keptInPlace) this.linkOne(type, cachePath, target, mode, opts.empty ?? false);
         this.chosen = type;
         return type;

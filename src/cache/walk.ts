@@ -36,6 +36,8 @@ export interface WalkEntry {
   ino: bigint;
   /** `st_mode` of the file (of the target, for a symlink). */
   mode: number;
+  /** The entry is a symlink to a file (its size and mode are the target's). */
+  isLink: boolean;
 }
 
 export interface WalkOptions {
@@ -109,7 +111,7 @@ class Walker {
       if (dirent.isDirectory()) {
         if (!this.isIgnored(child, true)) stack.push(child);
       } else if (dirent.isFile()) {
-        if (!this.isIgnored(child, false)) this.addFile(child, statFile(child.abs));
+        if (!this.isIgnored(child, false)) this.addFile(child, statFile(child.abs), false);
       } else if (dirent.isSymbolicLink()) {
         this.visitSymlink(child);
       } else if (!this.isIgnored(child, false)) {
@@ -129,10 +131,10 @@ class Walker {
     if (this.isIgnored(child, false)) return;
     if (target === undefined) throw brokenSymlink(child.abs);
     if (!target.isFile()) throw unsupported(child.abs);
-    this.addFile(child, target);
+    this.addFile(child, target, true);
   }
 
-  private addFile(child: Item, st: fs.BigIntStats): void {
+  private addFile(child: Item, st: fs.BigIntStats, isLink: boolean): void {
     // DVC's IgnoreInCollectedDirError: the patterns would be lost once the directory is in the cache.
     if (child.name === DVCIGNORE_FILE) {
       throw dvcignoreInside(child.abs);
@@ -144,6 +146,7 @@ class Walker {
       mtimeNs: st.mtimeNs,
       ino: st.ino,
       mode: Number(st.mode),
+      isLink,
     });
   }
 

@@ -6,7 +6,7 @@ import { listingFailures, summaryLine, type TransferFlags, transferOptions, with
 export function fetchCommand(ctx: CommandContext) {
   return async (targets: string[], flags: TransferFlags): Promise<number> => {
     const result = await withProgress(ctx, flags, (progress) =>
-      listingFailures(ctx.output, (signal) =>
+      listingFailures(ctx, (signal) =>
         fetch(targets, { ...transferOptions(ctx, flags, 'Fetching', progress), signal }),
       ),
     );

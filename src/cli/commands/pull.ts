@@ -7,7 +7,7 @@ import { listingFailures, summaryLine, type TransferFlags, transferOptions, with
 export function pullCommand(ctx: CommandContext) {
   return async (targets: string[], flags: TransferFlags & { force?: boolean }): Promise<number> => {
     const result = await withProgress(ctx, flags, (progress) =>
-      listingFailures(ctx.output, (signal) =>
+      listingFailures(ctx, (signal) =>
         pull(targets, {
           ...transferOptions(ctx, flags, 'Fetching', progress),
           signal,

@@ -56,38 +56,29 @@ export async function withProgress<T>(
 }
 
 /**
- * Runs a transfer. Ctrl-C cancels it through its AbortSignal, so transfers in flight clean up
- * their temp files and multipart uploads before the command ends (a second Ctrl-C exits at once).
- * When not everything could be moved, every failed object is listed on stderr (the error itself
- * is one line) before the error is reported.
+ * Runs a transfer with the command's AbortSignal: Ctrl-C (cli.ts) cancels it, so transfers in
+ * flight clean up their temp files and multipart uploads before the command ends. When not
+ * everything could be moved, every failed object is listed on stderr (the error itself is one
+ * line) before the error is reported.
  */
 export async function listingFailures<T>(
-  output: Output,
+  ctx: CommandContext,
   run: (signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
-  const controller = new AbortController();
-  const onInterrupt = () => {
-    output.err('Interrupted: cancelling transfers in flight…\n');
-    controller.abort();
-    process.once('SIGINT', () => process.exit(EXIT.INTERRUPTED));
-  };
-  process.once('SIGINT', onInterrupt);
   try {
-    return await run(controller.signal);
+    return await run(ctx.signal);
   } catch (err) {
     if (err instanceof TransferIncompleteError) {
-      for (const f of err.failed) output.err(`  ${f.name} (${f.oid}): ${f.reason}\n`);
+      for (const f of err.failed) ctx.output.err(`  ${f.name} (${f.oid}): ${f.reason}\n`);
     }
     throw err;
-  } finally {
-    process.removeListener('SIGINT', onInterrupt);
   }
 }
 
 export function pushCommand(ctx: CommandContext) {
   return async (targets: string[], flags: TransferFlags): Promise<number> => {
     const result = await withProgress(ctx, flags, (progress) =>
-      listingFailures(ctx.output, (signal) =>
+      listingFailures(ctx, (signal) =>
         push(targets, { ...transferOptions(ctx, flags, 'Pushing', progress), signal }),
       ),
     );
