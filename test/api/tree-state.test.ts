@@ -194,3 +194,22 @@ describe('walk order', () => {
     expect(fp()).toBe(fp());
   });
 });
+
+describe('add resets workspace modes inside a directory (cache.type copy)', () => {
+  it('gives every file the workspace mode, on the first add and on a tree hit alike', async () => {
+    const dir = gitRepo();
+    materialise(dir, { 'data/a': 'a', 'data/b': 'b' });
+    await initRepo(dir);
+    fs.appendFileSync(path.join(dir, '.dvc/config'), '[cache]\n    type = copy\n');
+    fs.chmodSync(path.join(dir, 'data/a'), 0o600);
+    await addTargets(['data'], { cwd: dir });
+    const umask = process.umask();
+    const want = 0o666 & ~umask;
+    expect(fs.statSync(path.join(dir, 'data/a')).mode & 0o777).toBe(want);
+    await statusOf(dir); // the tree is now known
+    fs.chmodSync(path.join(dir, 'data/b'), 0o600); // a mode change is not a content change
+    expect(await statusOf(dir)).toEqual({});
+    await addTargets(['data'], { cwd: dir });
+    expect(fs.statSync(path.join(dir, 'data/b')).mode & 0o777).toBe(want);
+  });
+});

@@ -170,7 +170,18 @@ describe('walk entries', () => {
       mtimeNs: st.mtimeNs,
       ino: st.ino,
       mode: Number(st.mode),
+      isLink: false,
     });
+  });
+
+  it("marks a symlinked file as a link, with its target's size and mode", () => {
+    const root = repoWith({ 'd/target': 'twelve bytes' });
+    fs.chmodSync(path.join(root, 'd/target'), 0o600);
+    fs.symlinkSync('target', path.join(root, 'd/link'));
+    const byName = new Map(walkTree(path.join(root, 'd'), { repoRoot: root }).map((e) => [e.relpath, e]));
+    expect(byName.get('link')).toMatchObject({ isLink: true, size: 12 });
+    expect(byName.get('link')!.mode & 0o777).toBe(0o600);
+    expect(byName.get('target')!.isLink).toBe(false);
   });
 
   it('orders the manifest by code point: a-b < a.txt < a/b < a/c/d < a0', async () => {
