@@ -95,6 +95,11 @@ class LoggedMap<T> {
         this.loaded.set(rec[0], rec[1]);
         this.records++;
       }
+      // Entries set before the log was read are newer than anything in it.
+      for (const body of this.pending) {
+        const rec = this.decodeOrSkip(body);
+        if (rec !== undefined) this.loaded.set(rec[0], rec[1]);
+      }
     }
     return this.loaded;
   }
@@ -107,8 +112,14 @@ class LoggedMap<T> {
     }
   }
 
+  /** The live entry, if the log has been read (undefined also when it has not). */
+  peek(key: string): T | undefined {
+    return this.loaded?.get(key);
+  }
+
+  /** Records an entry. Writing does not read the log first: a checkout only ever writes. */
   set(key: string, entry: T): void {
-    this.entries.set(key, entry);
+    this.loaded?.set(key, entry);
     this.pending.push(this.codec.encode(key, entry));
   }
 
@@ -116,7 +127,8 @@ class LoggedMap<T> {
   save(): void {
     if (this.pending.length === 0) return;
     this.records += this.pending.length;
-    if (this.records > 2 * this.entries.size + 1000) {
+    // Compaction needs the live entries; a log never read is only appended to until it is.
+    if (this.loaded !== undefined && this.records > 2 * this.loaded.size + 1000) {
       this.log.rewrite([...this.entries].map(([key, entry]) => this.codec.encode(key, entry)));
       this.records = this.entries.size;
     } else {
@@ -151,7 +163,7 @@ export class StateStore {
   /** Records a hash; written to disk by `save()`. */
   set(hashName: HashName, absPath: string, st: FileStat, md5: string): void {
     const key = keyOf(hashName, absPath);
-    const old = this.files.entries.get(key);
+    const old = this.files.peek(key);
     if (old && old.md5 === md5 && old.ino === st.ino && old.mtimeNs === st.mtimeNs && old.size === st.size)
       return;
     this.files.set(key, { ino: st.ino, mtimeNs: st.mtimeNs, size: st.size, md5 });

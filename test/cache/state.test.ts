@@ -64,6 +64,39 @@ describe('StateStore', () => {
     expect(lines.length).toBeLessThanOrEqual(1 + 2 * 600 + 1000);
   });
 
+  it('writes without reading the log, and a later read sees both old and new records', () => {
+    const dir = tempDir();
+    const first = StateStore.open(dir);
+    first.set('md5', '/w/old', st(1, 1n, 1), '1'.repeat(32));
+    first.set('md5', '/w/both', st(2, 2n, 2), '2'.repeat(32));
+    first.save();
+    const s = StateStore.open(dir);
+    s.set('md5', '/w/both', st(2, 3n, 2), '3'.repeat(32)); // newer than the log's record
+    s.set('md5', '/w/new', st(4, 4n, 4), '4'.repeat(32));
+    expect(s.get('md5', '/w/old', st(1, 1n, 1))).toBe('1'.repeat(32));
+    expect(s.get('md5', '/w/both', st(2, 3n, 2))).toBe('3'.repeat(32));
+    expect(s.get('md5', '/w/both', st(2, 2n, 2))).toBeUndefined();
+    expect(s.get('md5', '/w/new', st(4, 4n, 4))).toBe('4'.repeat(32));
+    s.save();
+    const r = StateStore.open(dir);
+    expect(r.get('md5', '/w/both', st(2, 3n, 2))).toBe('3'.repeat(32));
+    expect(r.size).toBe(3);
+  });
+
+  it('remembers trees by fingerprint and verified objects by stamp, across reopen', () => {
+    const dir = tempDir();
+    const s = StateStore.open(dir);
+    s.setTree('md5', '/w/data', '2:abc', `${'a'.repeat(32)}.dir`);
+    s.setVerified('md5', '/c/aa/bb.dir', 'stamp-1');
+    s.save();
+    const r = StateStore.open(dir);
+    expect(r.getTree('md5', '/w/data', '2:abc')).toBe(`${'a'.repeat(32)}.dir`);
+    expect(r.getTree('md5', '/w/data', '2:abd')).toBeUndefined();
+    expect(r.getTree('md5-dos2unix', '/w/data', '2:abc')).toBeUndefined();
+    expect(r.isVerified('md5', '/c/aa/bb.dir', 'stamp-1')).toBe(true);
+    expect(r.isVerified('md5', '/c/aa/bb.dir', 'stamp-2')).toBe(false);
+  });
+
   it('starts afresh on an unknown log format', () => {
     const dir = tempDir();
     fs.writeFileSync(path.join(dir, 'cpv-state.log'), 'something else\nmd5\t1\t1\t1\tx\t"/a"\t0\n');
