@@ -60,9 +60,10 @@ function unmount(dir: string): void {
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
-function tryMount(kib: number): string | undefined {
+function tryMount(kib: number, inodes?: number): string | undefined {
   const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'cpv-disk-full-')));
-  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${kib}k`, 'tmpfs', dir], { encoding: 'utf8' });
+  const options = `size=${kib}k${inodes === undefined ? '' : `,nr_inodes=${inodes}`}`;
+  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir], { encoding: 'utf8' });
   if (r.status !== 0) {
     fs.rmSync(dir, { recursive: true, force: true });
     return undefined;
@@ -91,8 +92,8 @@ console.log(
 /** A place to put a repo, a cache or a remote, that can be made full and freed again. */
 interface Disk {
   readonly dir: string;
-  /** Leaves `kib` KiB free (tmpfs) or turns the file-size limit on (fsize). */
-  fill(kib: number): void;
+  /** Leaves `kib` KiB free, or `inodes` inodes (tmpfs), or turns the file-size limit on (fsize). */
+  fill(kib: number, inodes?: number): void;
   /** Makes room again: removes the filler (tmpfs) or lifts the limit (fsize). */
   free(): void;
   /** Whether cpv runs under the file-size limit now. */
@@ -100,7 +101,7 @@ interface Disk {
   close(): void;
 }
 
-function openDisk(kib: number): Disk {
+function openDisk(kib: number, inodes?: number): Disk {
   if (mechanism === 'fsize') {
     const dir = tempDir('cpv-disk-full-');
     let limited = false;
@@ -118,17 +119,24 @@ function openDisk(kib: number): Disk {
       close: () => undefined,
     };
   }
-  const dir = tryMount(kib);
+  const dir = tryMount(kib, inodes);
   if (dir === undefined) throw new Error('mount -t tmpfs worked for the probe but not now');
   const filler = path.join(dir, 'filler');
   return {
     dir,
-    fill(leave) {
+    fill(leave, leaveInodes) {
+      if (leaveInodes !== undefined) {
+        // Empty files: they use up inodes and no blocks.
+        fs.mkdirSync(filler);
+        const count = fs.statfsSync(dir).ffree - leaveInodes;
+        for (let i = 0; i < count; i++) fs.writeFileSync(path.join(filler, String(i)), '');
+        return;
+      }
       const st = fs.statfsSync(dir);
       const bytes = st.bavail * st.bsize - leave * 1024;
       if (bytes > 0) fs.writeFileSync(filler, Buffer.alloc(bytes));
     },
-    free: () => fs.rmSync(filler, { force: true }),
+    free: () => fs.rmSync(filler, { recursive: true, force: true }),
     limited: false,
     close: () => unmount(dir),
   };
@@ -292,12 +300,16 @@ interface Case {
   sizeKiB: number;
   /** Room left by the filler, KiB. */
   leaveKiB: number;
+  /** Inodes of the tmpfs, and how many the filler leaves (instead of filling the space). */
+  inodes?: { total: number; leave: number };
   /** Builds the state on `disk` (and on `elsewhere`, a normal disk); files go in before the fill. */
   setup(disk: Disk, elsewhere: string): Setup;
   /** How the run on the full disk must end: in the no-space error (default), in success, or either. */
   outcome?: 'fail' | 'pass' | 'either';
   /** What the hint must mention besides freeing space. */
   hint?: RegExp;
+  /** A read-only command: its output on the full disk must equal its output with room. */
+  readOnly?: boolean;
 }
 
 const randomFile = (p: string, bytes: number) => {
@@ -369,6 +381,19 @@ const CASES: Case[] = [
       return { cwd, args: ['add', 'data'], stores: [cacheIn(cwd)], roots: [cwd] };
     },
     hint: /cache\.dir/,
+  },
+  {
+    // Plenty of bytes, too few inodes: creating a file fails with ENOSPC as well.
+    name: 'add: a directory on a disk out of inodes',
+    tmpfsOnly: true,
+    sizeKiB: 8192,
+    leaveKiB: 0,
+    inodes: { total: 2000, leave: 100 },
+    setup(disk) {
+      const cwd = newRepo(path.join(disk.dir, 'repo'));
+      for (let i = 0; i < 300; i++) randomFile(path.join(cwd, 'data', `s${i}.bin`), 300);
+      return { cwd, args: ['add', 'data'], stores: [cacheIn(cwd)], roots: [cwd] };
+    },
   },
   // The cache is elsewhere and the objects fit; the workspace disk is left with 0 to 12 KiB, so
   // the small writes fail one after another: the lock, `.dvc` files, `.gitignore`, the state.
@@ -546,6 +571,7 @@ const CASES: Case[] = [
       sizeKiB: 8192,
       leaveKiB: 0,
       outcome: 'pass',
+      readOnly: true,
       setup(disk) {
         const cwd = newRepo(path.join(disk.dir, 'repo'));
         makeDataDir(path.join(cwd, 'data'));
@@ -610,18 +636,23 @@ describe(`disk full (${mechanism}): clear error, nothing corrupt, rerun after fr
   for (const c of CASES) {
     if (mechanism === 'fsize' && c.tmpfsOnly) continue;
     it(c.name, () => {
-      const disk = openDisk(c.sizeKiB);
+      const disk = openDisk(c.sizeKiB, c.inodes?.total);
       try {
         const s = c.setup(disk, tempDir('cpv-disk-full-'));
         const before = textFiles(s.cwd);
-        disk.fill(c.leaveKiB);
+        disk.fill(c.leaveKiB, c.inodes?.leave);
         const r = cpvRun(s.cwd, s.args, disk);
         cases++;
         faults++;
         const broken = checkFault(c, s, r, before);
         disk.free();
-        if (r.status !== 0) broken.push(...checkRerun(s, cpvRun(s.cwd, s.args)));
-        else broken.push(...checkRerun(s, r));
+        if (r.status !== 0 || c.readOnly) {
+          const again = cpvRun(s.cwd, s.args);
+          broken.push(...checkRerun(s, again));
+          if (c.readOnly && again.stdout !== r.stdout) broken.push('output on the full disk differs');
+        } else {
+          broken.push(...checkRerun(s, r));
+        }
         failures += broken.length > 0 ? 1 : 0;
         expect(broken, `stderr of the failed run:\n${r.stderr}`).toEqual([]);
       } finally {
