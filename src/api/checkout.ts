@@ -11,7 +11,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { HashName } from '../cache/hash.js';
-import { Linker, type LinkType } from '../cache/link.js';
+import { Linker, type LinkType, workspaceFileMode } from '../cache/link.js';
+import { copyFilesOut } from '../cache/pool.js';
 import { hashNameOf } from '../dvcfile/dvcfile.js';
 import { type ManifestEntry, parseManifest } from '../dvcfile/manifest.js';
 import { CpvError } from '../errors.js';
@@ -42,6 +43,8 @@ export interface CheckoutOptions extends LockOptions {
   allowMissing?: boolean;
   /** The linker to use (tests inject failing link functions to watch the fallback). */
   linker?: Linker;
+  /** Ctrl-C: stops between files; each file is old or new, never half-written. */
+  signal?: AbortSignal;
 }
 
 export interface CheckoutResult {
@@ -96,7 +99,7 @@ async function checkoutLocked(repo: Repo, targets: string[], opts: CheckoutOptio
   const changes: CheckoutChange[] = [];
   try {
     for (const plan of plans) {
-      applyPlan(repo, plan, linker);
+      await applyPlan(repo, plan, linker, opts.signal);
       if (plan.kind !== undefined) changes.push({ kind: plan.kind, path: plan.display });
     }
   } finally {
@@ -330,14 +333,17 @@ async function noteAtRisk(repo: Repo, plan: OutputPlan, abs: string, hashName: H
 // Applying
 // ---------------------------------------------------------------------------------------------
 
-function applyPlan(repo: Repo, plan: OutputPlan, linker: Linker): void {
+/** Below this many files a copy-out on this thread beats handing them to worker threads. */
+const PARALLEL_COPY_MIN = 256;
+
+async function applyPlan(repo: Repo, plan: OutputPlan, linker: Linker, signal?: AbortSignal): Promise<void> {
   for (const p of plan.removals) {
     fs.rmSync(p, { recursive: true, force: true });
     pruneEmptyParents(path.dirname(p), plan.root);
   }
   const made = new Set<string>();
   const mayHitDirs = plan.removals.length > 0;
-  for (const item of plan.links) {
+  const prepare = (item: LinkItem): void => {
     const dir = path.dirname(item.abs);
     if (!made.has(dir)) {
       fs.mkdirSync(dir, { recursive: true });
@@ -347,7 +353,42 @@ function applyPlan(repo: Repo, plan: OutputPlan, linker: Linker): void {
     if (mayHitDirs && fs.lstatSync(item.abs, { throwIfNoEntry: false })?.isDirectory()) {
       fs.rmSync(item.abs, { recursive: true, force: true });
     }
+  };
+  // The first link settles which link type works here.
+  let next = 0;
+  for (; next < plan.links.length && linker.linkType === undefined; next++) {
+    prepare(plan.links[next]!);
+    linkOne(repo, plan.hashName, plan.links[next]!, linker);
+  }
+  const rest = plan.links.slice(next);
+  const plain = rest.filter((item) => !item.isexec);
+  if (linker.linkType === 'copy' && plain.length >= PARALLEL_COPY_MIN) {
+    await copyInParallel(repo, plan.hashName, plain, prepare, signal);
+    for (const item of rest) if (item.isexec) linkOne(repo, plan.hashName, item, linker);
+    return;
+  }
+  for (const item of rest) {
+    signal?.throwIfAborted();
+    prepare(item);
     linkOne(repo, plan.hashName, item, linker);
+  }
+}
+
+/** Copies on every core: a copy is a few syscalls, and one thread leaves the others idle. */
+async function copyInParallel(
+  repo: Repo,
+  hashName: HashName,
+  items: LinkItem[],
+  prepare: (item: LinkItem) => void,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  for (const item of items) prepare(item);
+  const sources = items.map((item) => repo.odb.pathFor(item.md5, hashName));
+  const targets = items.map((item) => item.abs);
+  const copied = await copyFilesOut(sources, targets, workspaceFileMode(false), { signal });
+  // The new files (new inodes) are known to hold their md5s: the next status need not read them.
+  for (let i = 0; i < copied.length; i++) {
+    remember(repo, hashName, { path: targets[i]!, ...copied[i]! }, items[i]!.md5);
   }
 }
 

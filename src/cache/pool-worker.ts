@@ -11,7 +11,10 @@
  *
  * Protocol: the parent posts `{ id, op: 'hash' | 'store', hashName, root, paths }`; the worker
  * answers `{ id, results: [{ md5, size }, …], error? }` where `error` stops the batch at that path
- * (`{ code, message, path, kind: 'read' | 'write' }`). Jobs run one at a time, in arrival order.
+ * (`{ code, message, path, kind: 'read' | 'write' | 'workspace' }`). Jobs run one at a time, in
+ * arrival order. `{ op: 'copy', paths, targets, mode }` copies cache objects out to the workspace
+ * (checkout with cache.type copy): each through a temp named as `tempPathFor` names it, created with
+ * `mode` and renamed over its target; results are the new files' `{ ino, mtimeNs, size }`.
  *
  * Small files (up to `smallLimit` bytes) are read whole with synchronous reads into one reused
  * buffer: per-call thread-pool round trips dominate small-file work. Longer files continue through
@@ -274,9 +277,74 @@ function processSmall(p, job) {
   return result;
 }
 
+// ---- copies out of the cache into the workspace (checkout, cache.type copy) ----
+let randomPool = Buffer.alloc(0);
+let randomPos = 0;
+/** Same shape as fsutil's tempPathFor: checkout recognises leftovers of a killed run by it. */
+function workspaceTemp(target) {
+  if (randomPos + 6 > randomPool.length) {
+    randomPool = crypto.randomBytes(6 * 1024);
+    randomPos = 0;
+  }
+  randomPos += 6;
+  const name = '.' + path.basename(target) + '.tmp-' + randomPool.toString('hex', randomPos - 6, randomPos);
+  return path.join(path.dirname(target), name);
+}
+
+function copyOut(src, target, mode) {
+  const tmp = workspaceTemp(target);
+  let input;
+  let output;
+  try {
+    try {
+      input = fs.openSync(src, 'r');
+    } catch (err) {
+      throw tag(err, src, 'read');
+    }
+    try {
+      output = fs.openSync(tmp, 'wx', mode);
+    } catch (err) {
+      throw tag(err, target, 'workspace');
+    }
+    for (let pos = 0; ; ) {
+      let n;
+      try {
+        n = fs.readSync(input, scratch, 0, CHUNK, pos);
+      } catch (err) {
+        throw tag(err, src, 'read');
+      }
+      if (n === 0) break;
+      pos += n;
+      try {
+        writeAllSync(output, scratch.subarray(0, n));
+      } catch (err) {
+        throw tag(err, target, 'workspace');
+      }
+    }
+    // open() applied the umask; only a umask that strips a bit of mode needs the chmod.
+    if ((mode & ~workerData.umask) !== mode) fs.fchmodSync(output, mode);
+    const st = fs.fstatSync(output, { bigint: true });
+    fs.closeSync(output);
+    output = undefined;
+    fs.renameSync(tmp, target);
+    return { ino: st.ino, mtimeNs: st.mtimeNs, size: Number(st.size) };
+  } catch (err) {
+    if (output !== undefined) fs.closeSync(output);
+    fs.rmSync(tmp, { force: true });
+    throw tag(err, target, 'workspace');
+  } finally {
+    if (input !== undefined) fs.closeSync(input);
+  }
+}
+
 async function runJob(job) {
   const results = [];
   try {
+    if (job.op === 'copy') {
+      for (let i = 0; i < job.paths.length; i++) results.push(copyOut(job.paths[i], job.targets[i], job.mode));
+      parentPort.postMessage({ id: job.id, results });
+      return;
+    }
     for (const p of job.paths) {
       // No promise per small file: they are most files, and per-file overhead is what counts.
       const small = processSmall(p, job);

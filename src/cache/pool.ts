@@ -13,7 +13,7 @@ import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import pLimit from 'p-limit';
 import { CpvError } from '../errors.js';
-import { currentUmask } from '../fsutil.js';
+import { currentUmask, noSpaceError } from '../fsutil.js';
 import { type HashName, hashFile, readError } from './hash.js';
 import { OBJECT_MODE, ObjectStore, objectRoot, writeError } from './odb.js';
 import { WORKER_SOURCE } from './pool-worker.js';
@@ -39,7 +39,7 @@ export const IN_PROCESS_MAX_FILES = 64;
 export const IN_PROCESS_MAX_BYTES = 64 << 20;
 const MAX_BATCH = 256;
 
-type Op = 'hash' | 'store';
+type Op = 'hash' | 'store' | 'copy';
 
 interface Job {
   op: Op;
@@ -47,19 +47,29 @@ interface Job {
   /** Object root (`files/md5` or the legacy cache root) for 'store'. */
   root: string | undefined;
   paths: string[];
+  /** 'copy': where each of `paths` goes, and the mode the copies get. */
+  targets?: string[];
+  mode?: number;
 }
 
 interface WorkerErrorInfo {
   code: string | undefined;
   message: string;
   path: string | undefined;
-  kind: 'read' | 'write';
+  kind: 'read' | 'write' | 'workspace';
 }
 
 interface Reply {
   id: number;
-  results: FileHash[];
+  results: unknown[];
   error?: WorkerErrorInfo;
+}
+
+/** A workspace file a 'copy' job made: what the state store needs to remember it. */
+export interface CopiedFile {
+  ino: bigint;
+  mtimeNs: bigint;
+  size: number;
 }
 
 interface Pending {
@@ -112,28 +122,61 @@ export class WorkerPool {
    * in the background, cleaning up their own temps).
    */
   async run(
-    op: Op,
+    op: 'hash' | 'store',
     paths: readonly string[],
     hashName: HashName,
     root: string | undefined,
     opts: Pick<PoolRunOptions, 'onProgress' | 'signal'> = {},
   ): Promise<FileHash[]> {
+    return this.runBatches<FileHash>(
+      paths.length,
+      (start, end) => ({ op, hashName, root, paths: paths.slice(start, end) }),
+      opts,
+    );
+  }
+
+  /** Copies cache objects `sources[i]` to workspace paths `targets[i]` (see pool-worker.ts). */
+  async copy(
+    sources: readonly string[],
+    targets: readonly string[],
+    mode: number,
+    opts: Pick<PoolRunOptions, 'onProgress' | 'signal'> = {},
+  ): Promise<CopiedFile[]> {
+    return this.runBatches<CopiedFile>(
+      sources.length,
+      (start, end) => ({
+        op: 'copy',
+        hashName: 'md5',
+        root: undefined,
+        paths: sources.slice(start, end),
+        targets: targets.slice(start, end),
+        mode,
+      }),
+      opts,
+    );
+  }
+
+  /** Splits `count` items into batches made by `jobFor`; results in item order. */
+  private async runBatches<R>(
+    count: number,
+    jobFor: (start: number, end: number) => Job,
+    opts: Pick<PoolRunOptions, 'onProgress' | 'signal'>,
+  ): Promise<R[]> {
     if (this.closed) throw new CpvError('E_USAGE', 'hash pool used after close()');
     opts.signal?.throwIfAborted();
-    const results = new Array<FileHash>(paths.length);
+    const results = new Array<R>(count);
     let done = 0;
     const owner = {};
-    const batch = batchSize(paths.length, this.size);
+    const batch = batchSize(count, this.size);
     const batches: Promise<void>[] = [];
-    for (let start = 0; start < paths.length; start += batch) {
-      const job: Job = { op, hashName, root, paths: paths.slice(start, start + batch) };
-      const reply = this.submit(job, owner);
+    for (let start = 0; start < count; start += batch) {
+      const reply = this.submit(jobFor(start, Math.min(count, start + batch)), owner);
       batches.push(
         reply.then((r) => {
-          for (let i = 0; i < r.results.length; i++) results[start + i] = r.results[i]!;
+          for (let i = 0; i < r.results.length; i++) results[start + i] = r.results[i] as R;
           if (r.error !== undefined) throw workerError(r.error);
           done += r.results.length;
-          opts.onProgress?.(done, paths.length);
+          opts.onProgress?.(done, count);
         }),
       );
     }
@@ -194,6 +237,7 @@ export class WorkerPool {
       workerData: {
         smallLimit: SMALL_FILE_LIMIT,
         fixMode: (OBJECT_MODE & ~currentUmask()) !== OBJECT_MODE,
+        umask: currentUmask(),
         forceWasm: this.forceWasm,
         wasmPath: resolveHashWasm(),
       },
@@ -249,6 +293,15 @@ async function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined
 function workerError(info: WorkerErrorInfo): CpvError {
   const err = Object.assign(new Error(info.message), { code: info.code });
   const where = info.path ?? '(unknown path)';
+  if (info.kind === 'workspace') {
+    return (
+      noSpaceError(err, `'${where}'`) ??
+      new CpvError('E_IO', `cannot write ${where}: ${info.message}`, {
+        hint: 'Check that the workspace directory is writable by you, then retry.',
+        cause: err,
+      })
+    );
+  }
   return info.kind === 'write' ? writeError(err, where) : readError(err, where);
 }
 
@@ -300,7 +353,7 @@ async function inProcess(
 }
 
 async function viaPool(
-  op: Op,
+  op: 'hash' | 'store',
   paths: readonly string[],
   hashName: HashName,
   root: string | undefined,
@@ -317,6 +370,20 @@ async function viaPool(
   }
   shared ??= new WorkerPool();
   return shared.run(op, paths, hashName, root, opts);
+}
+
+/**
+ * Copies cache objects out to the workspace on the shared pool (checkout with cache.type copy):
+ * `sources[i]` to `targets[i]`, whose directories must exist. Each copy is temp + rename.
+ */
+export async function copyFilesOut(
+  sources: readonly string[],
+  targets: readonly string[],
+  mode: number,
+  opts: Pick<PoolRunOptions, 'onProgress' | 'signal'> = {},
+): Promise<CopiedFile[]> {
+  shared ??= new WorkerPool();
+  return shared.copy(sources, targets, mode, opts);
 }
 
 /** Hashes files (following symlinks); results in input order. */
