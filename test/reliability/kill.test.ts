@@ -104,7 +104,8 @@ function treeDigest(dir: string, skip = new Set(['.git', '.dvc'])): Record<strin
 function makeData(dir: string, variant: number): void {
   fs.rmSync(path.join(dir, 'data'), { recursive: true, force: true });
   fs.mkdirSync(path.join(dir, 'data', 'shards'), { recursive: true });
-  for (let i = 0; i < 150; i++) {
+  // Over 256 files, so checkout's parallel copy-out (the worker pool) is what gets killed.
+  for (let i = 0; i < 300; i++) {
     fs.writeFileSync(path.join(dir, 'data', 'shards', `s${i}.txt`), `shard ${i} v${variant}\n`.repeat(20));
   }
   const big = Buffer.alloc(8 << 20, variant + 1);
