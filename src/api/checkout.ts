@@ -45,6 +45,8 @@ export interface CheckoutOptions extends LockOptions {
   linker?: Linker;
   /** Ctrl-C: stops between files; each file is old or new, never half-written. */
   signal?: AbortSignal;
+  /** Files put in place so far for one output (`target` as displayed, directories ending in `/`). */
+  onProgress?: (event: { target: string; done: number; total: number }) => void;
 }
 
 export interface CheckoutResult {
@@ -99,7 +101,7 @@ async function checkoutLocked(repo: Repo, targets: string[], opts: CheckoutOptio
   const changes: CheckoutChange[] = [];
   try {
     for (const plan of plans) {
-      await applyPlan(repo, plan, linker, opts.signal);
+      await applyPlan(repo, plan, linker, opts);
       if (plan.kind !== undefined) changes.push({ kind: plan.kind, path: plan.display });
     }
   } finally {
@@ -336,7 +338,15 @@ async function noteAtRisk(repo: Repo, plan: OutputPlan, abs: string, hashName: H
 /** Below this many files a copy-out on this thread beats handing them to worker threads. */
 const PARALLEL_COPY_MIN = 256;
 
-async function applyPlan(repo: Repo, plan: OutputPlan, linker: Linker, signal?: AbortSignal): Promise<void> {
+async function applyPlan(
+  repo: Repo,
+  plan: OutputPlan,
+  linker: Linker,
+  opts: Pick<CheckoutOptions, 'signal' | 'onProgress'>,
+): Promise<void> {
+  const { signal } = opts;
+  const total = plan.links.length;
+  const progress = (done: number) => opts.onProgress?.({ target: plan.display, done, total });
   for (const p of plan.removals) {
     fs.rmSync(p, { recursive: true, force: true });
     pruneEmptyParents(path.dirname(p), plan.root);
@@ -363,15 +373,20 @@ async function applyPlan(repo: Repo, plan: OutputPlan, linker: Linker, signal?: 
   const rest = plan.links.slice(next);
   const plain = rest.filter((item) => !item.isexec);
   if (linker.linkType === 'copy' && plain.length >= PARALLEL_COPY_MIN) {
-    await copyInParallel(repo, plan.hashName, plain, prepare, signal);
+    const onPool = (done: number) => progress(next + done);
+    await copyInParallel(repo, plan.hashName, plain, prepare, { signal, onProgress: onPool });
     for (const item of rest) if (item.isexec) linkOne(repo, plan.hashName, item, linker);
+    progress(total);
     return;
   }
   for (const item of rest) {
     signal?.throwIfAborted();
     prepare(item);
     linkOne(repo, plan.hashName, item, linker);
+    // A bar needs no more than a few hundred updates.
+    if (++next % 64 === 0) progress(next);
   }
+  progress(total);
 }
 
 /** Copies on every core: a copy is a few syscalls, and one thread leaves the others idle. */
@@ -380,12 +395,15 @@ async function copyInParallel(
   hashName: HashName,
   items: LinkItem[],
   prepare: (item: LinkItem) => void,
-  signal: AbortSignal | undefined,
+  opts: { signal: AbortSignal | undefined; onProgress: (done: number) => void },
 ): Promise<void> {
   for (const item of items) prepare(item);
   const sources = items.map((item) => repo.odb.pathFor(item.md5, hashName));
   const targets = items.map((item) => item.abs);
-  const copied = await copyFilesOut(sources, targets, workspaceFileMode(false), { signal });
+  const copied = await copyFilesOut(sources, targets, workspaceFileMode(false), {
+    signal: opts.signal,
+    onProgress: (done) => opts.onProgress(done),
+  });
   // The new files (new inodes) are known to hold their md5s: the next status need not read them.
   for (let i = 0; i < copied.length; i++) {
     remember(repo, hashName, { path: targets[i]!, ...copied[i]! }, items[i]!.md5);

@@ -77,8 +77,11 @@ describe('checkout copies a large directory on the pool', () => {
     fs.appendFileSync(path.join(dir, '.dvc/config'), '[cache]\n    type = copy\n');
     await addTargets(['data'], { cwd: dir });
     fs.rmSync(path.join(dir, 'data'), { recursive: true });
-    const result = await checkout([], { cwd: dir });
+    const events: Array<{ target: string; done: number; total: number }> = [];
+    const result = await checkout([], { cwd: dir, onProgress: (e) => events.push(e) });
     expect(result.linkType).toBe('copy');
+    expect(events.at(-1)).toEqual({ target: 'data/', done: files, total: files });
+    expect(events.every((e, i) => i === 0 || e.done >= events[i - 1]!.done)).toBe(true);
     for (let i = 0; i < files; i++) {
       const p = path.join(dir, 'data', `d${i % 5}`, `f${i}`);
       expect(fs.readFileSync(p, 'utf8')).toBe(`file ${i}\n`);
