@@ -223,3 +223,24 @@ const ESCAPES_MANIFEST =
   '{"md5": "7c262ef3f753a5132fbddbba70f1ac80", "relpath": "tab\\tname.txt"}, ' +
   '{"md5": "2c4d383ef62037b1e1ecb8e95f92f86f", "relpath": "\\uff01.txt"}, ' +
   '{"md5": "dd397e3295dec429798105985b90d317", "relpath": "\\ud83d\\ude00.txt"}]';
+
+describe('relpath safety', () => {
+  /** The rule stated plainly: no NUL, and no empty, `.` or `..` component. */
+  const safe = (r: string) =>
+    !r.includes('\0') && r.split('/').every((p) => p !== '' && p !== '.' && p !== '..');
+  const accepts = (relpath: string) => {
+    try {
+      parseManifest(JSON.stringify([{ md5: 'a'.repeat(32), relpath }]), 'test');
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  it('accepts exactly the relpaths with no empty, `.` or `..` component and no NUL', () => {
+    const relpath = fc.string({ unit: fc.constantFrom('a', '.', '/', '\0', 'é'), maxLength: 8 });
+    fc.assert(
+      fc.property(relpath, (r) => accepts(r) === safe(r)),
+      { numRuns: 5000 },
+    );
+  });
+});
