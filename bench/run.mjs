@@ -4,47 +4,18 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { best, cli, here, makeFiles, printTable, cpv as runCpv, sh } from './lib.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
-const cli = path.join(root, 'dist', 'cli.js');
 const work = process.env.CPV_BENCH_DIR ?? path.join(here, '.work');
 const bigSize = Number(process.env.CPV_BENCH_BIG_MB ?? 2048) * 1024 * 1024;
 const smallCount = Number(process.env.CPV_BENCH_FILES ?? 10_000);
-const repeats = Number(process.env.CPV_BENCH_REPEATS ?? 3);
 
 const rows = [];
 const row = (name, value, baseline, ratio, target, rss) =>
   rows.push({ name, value, baseline, ratio, target, rss });
 
-function sh(cmd, args, opts = {}) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 28, ...opts });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-}
-
-/** Best wall time of `repeats` runs, in ms; `prepare` runs untimed before each. */
-function best(fn, prepare = () => {}) {
-  let min = Infinity;
-  for (let i = 0; i < repeats; i++) {
-    prepare();
-    const t0 = process.hrtime.bigint();
-    fn();
-    min = Math.min(min, Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  return min;
-}
-
-/** Runs the cpv CLI; returns its peak RSS in MiB. */
-function cpv(args, cwd) {
-  const rssFile = path.join(work, 'rss.txt');
-  sh(process.execPath, ['--import', path.join(here, 'rss-report.mjs'), cli, ...args], {
-    cwd,
-    env: { ...process.env, CPV_BENCH_RSS_FILE: rssFile },
-  });
-  return Number(fs.readFileSync(rssFile, 'utf8')) / 1024;
-}
+const cpv = (args, cwd) => runCpv(args, cwd, work);
 
 function baselineRss(cmd, args, cwd) {
   if (!fs.existsSync('/usr/bin/time')) return undefined;
@@ -68,14 +39,7 @@ function makeBigFile(file) {
 }
 
 function makeSmallFiles(dir) {
-  fs.rmSync(dir, { recursive: true, force: true });
-  for (let i = 0; i < smallCount; i++) {
-    const sub = path.join(dir, String(i % 100).padStart(2, '0'));
-    if (i < 100) fs.mkdirSync(sub, { recursive: true });
-    const buf = Buffer.alloc(4096, i % 251);
-    buf.writeUInt32LE(i, 0);
-    fs.writeFileSync(path.join(sub, `f${i}.bin`), buf);
-  }
+  makeFiles(dir, smallCount, 4096, 100);
 }
 
 function benchMd5() {
@@ -205,23 +169,6 @@ function benchStartup(repo) {
   );
 }
 
-function printTable() {
-  const head = ['benchmark', 'cpv', 'baseline', 'ratio', 'target', 'peak RSS MiB'];
-  const body = rows.map((r) => [
-    r.name,
-    r.value,
-    r.baseline,
-    r.ratio,
-    r.target,
-    r.rss === undefined ? '' : r.rss.toFixed(0),
-  ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => String(b[i]).length)));
-  const line = (cells) => `| ${cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
-  console.log(line(head));
-  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-  for (const b of body) console.log(line(b));
-}
-
 fs.mkdirSync(work, { recursive: true });
 if (!fs.existsSync(cli)) execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
 const only = process.argv.slice(2);
@@ -231,4 +178,4 @@ let repo;
 if (want('add') || want('startup')) repo = benchAdd();
 if (want('startup')) benchStartup(repo);
 if (want('workspace')) (await import('./workspace.mjs')).benchWorkspace(row);
-printTable();
+printTable(rows);

@@ -5,62 +5,16 @@
 // - second `cpv add` of the unchanged 100k directory (state store hits) vs the first (≥ 10× faster);
 // - peak RSS of cpv at 100k files (target < 300 MiB).
 // Run alone with `node bench/workspace.mjs` (after `npm run build`), or from bench/run.mjs.
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { best, here, makeFiles, once, printTable, cpv as runCpv, sh } from './lib.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const cli = path.join(here, '..', 'dist', 'cli.js');
 const work = path.join(process.env.CPV_BENCH_DIR ?? path.join(here, '.work'), 'workspace');
 const bigCount = Number(process.env.CPV_BENCH_WS_FILES ?? 100_000);
 const coCount = Number(process.env.CPV_BENCH_CO_FILES ?? 10_000);
-const repeats = Number(process.env.CPV_BENCH_REPEATS ?? 3);
 
-function sh(cmd, args, opts = {}) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 28, ...opts });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-}
-
-function best(fn, prepare = () => {}) {
-  let min = Infinity;
-  for (let i = 0; i < repeats; i++) {
-    prepare();
-    const t0 = process.hrtime.bigint();
-    fn();
-    min = Math.min(min, Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  return min;
-}
-
-function once(fn) {
-  const t0 = process.hrtime.bigint();
-  fn();
-  return Number(process.hrtime.bigint() - t0) / 1e6;
-}
-
-/** Runs the cpv CLI; returns its peak RSS in MiB. */
-function cpv(args, cwd) {
-  const rssFile = path.join(work, 'rss.txt');
-  sh(process.execPath, ['--import', path.join(here, 'rss-report.mjs'), cli, ...args], {
-    cwd,
-    env: { ...process.env, CPV_BENCH_RSS_FILE: rssFile },
-  });
-  return Number(fs.readFileSync(rssFile, 'utf8')) / 1024;
-}
-
-function makeFiles(dir, count, size) {
-  fs.rmSync(dir, { recursive: true, force: true });
-  const perDir = 1000;
-  for (let i = 0; i < count; i++) {
-    const sub = path.join(dir, String(Math.floor(i / perDir)).padStart(3, '0'));
-    if (i % perDir === 0) fs.mkdirSync(sub, { recursive: true });
-    const buf = Buffer.alloc(size, i % 251);
-    buf.writeUInt32LE(i, 0);
-    fs.writeFileSync(path.join(sub, `f${i}.bin`), buf);
-  }
-}
+const cpv = (args, cwd) => runCpv(args, cwd, work);
 
 const trash = path.join(work, 'trash');
 /** Moves a tree out of the way with one rename (deleting many files right before a run skews it). */
@@ -156,12 +110,7 @@ export function benchWorkspace(row) {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const rows = [];
   benchWorkspace((name, value, baseline, ratio, target, rss) =>
-    rows.push([name, value, baseline, ratio, target, rss === undefined ? '' : rss.toFixed(0)]),
+    rows.push({ name, value, baseline, ratio, target, rss }),
   );
-  const head = ['benchmark', 'cpv', 'baseline', 'ratio', 'target', 'peak RSS MiB'];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  const line = (cells) => `| ${cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
-  console.log(line(head));
-  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-  for (const r of rows) console.log(line(r));
+  printTable(rows);
 }
