@@ -317,9 +317,9 @@ const randomFile = (p: string, bytes: number) => {
   fs.writeFileSync(p, crypto.randomBytes(bytes));
 };
 
-/** 240 files of 3,000 bytes (a page each on tmpfs), 2 levels deep, and one of 1 MiB. */
+/** 160 files of 3,000 bytes (a page each on tmpfs), 2 levels deep, and one of 1 MiB. */
 function makeDataDir(dir: string): void {
-  for (let i = 0; i < 240; i++) randomFile(path.join(dir, `part${i % 4}`, `s${i}.bin`), 3000);
+  for (let i = 0; i < 160; i++) randomFile(path.join(dir, `part${i % 4}`, `s${i}.bin`), 3000);
   randomFile(path.join(dir, 'weights.bin'), 1 << 20);
 }
 
@@ -333,8 +333,11 @@ function newRepo(dir: string): string {
 const cacheIn = (cwd: string) => path.join(cwd, '.dvc', 'cache', 'files', 'md5');
 const clean = (cwd: string) => () => expect(JSON.parse(cpv(cwd, 'status', '--json'))).toEqual({});
 
-/** A repo on `elsewhere` with data pushed to a remote on `elsewhere`, committed to git. */
-function sourceRepo(elsewhere: string): { src: string; remote: string } {
+/** A repo with data pushed to a local remote, committed to git; built once, only read by the cases. */
+let source: { src: string; remote: string } | undefined;
+function sourceRepo(): { src: string; remote: string } {
+  if (source !== undefined) return source;
+  const elsewhere = tempDir('cpv-disk-full-');
   const src = newRepo(path.join(elsewhere, 'src'));
   const remote = path.join(elsewhere, 'remote');
   cpv(src, 'remote', 'add', '-d', 'store', remote);
@@ -344,7 +347,8 @@ function sourceRepo(elsewhere: string): { src: string; remote: string } {
   cpv(src, 'push', '-q');
   gitCli(src, 'add', '-A');
   gitCli(src, 'commit', '-qm', 'data');
-  return { src, remote };
+  source = { src, remote };
+  return source;
 }
 
 const CASES: Case[] = [
@@ -363,10 +367,10 @@ const CASES: Case[] = [
     name: 'add: many small files as targets',
     tmpfsOnly: true,
     sizeKiB: 4096,
-    leaveKiB: 400,
+    leaveKiB: 256,
     setup(disk) {
       const cwd = newRepo(path.join(disk.dir, 'repo'));
-      const names = Array.from({ length: 300 }, (_, i) => `f${i}.bin`);
+      const names = Array.from({ length: 200 }, (_, i) => `f${i}.bin`);
       for (const n of names) randomFile(path.join(cwd, n), 3000);
       return { cwd, args: ['add', ...names], stores: [cacheIn(cwd)], roots: [cwd] };
     },
@@ -471,7 +475,7 @@ const CASES: Case[] = [
     sizeKiB: 6144,
     leaveKiB: 256,
     setup(disk, elsewhere) {
-      const { src, remote } = sourceRepo(elsewhere);
+      const { src, remote } = sourceRepo();
       const cwd = path.join(elsewhere, 'clone');
       gitCli(elsewhere, 'clone', '-q', src, cwd);
       const cache = path.join(disk.dir, 'cache');
@@ -494,8 +498,8 @@ const CASES: Case[] = [
     name: 'pull: a clone on a full disk',
     sizeKiB: 10240,
     leaveKiB: 512,
-    setup(disk, elsewhere) {
-      const { src, remote } = sourceRepo(elsewhere);
+    setup(disk) {
+      const { src, remote } = sourceRepo();
       const cwd = path.join(disk.dir, 'clone');
       gitCli(disk.dir, 'clone', '-q', src, cwd);
       return {
