@@ -471,6 +471,30 @@ const CASES: Case[] = [
     },
   },
   {
+    // Enough files that checkout copies them on worker threads (src/api/checkout.ts).
+    name: 'checkout: 400 small files into a full workspace',
+    sizeKiB: 6144,
+    leaveKiB: 256,
+    tmpfsOnly: true,
+    setup(disk) {
+      const cwd = newRepo(path.join(disk.dir, 'repo'));
+      for (let i = 0; i < 400; i++) randomFile(path.join(cwd, 'data', `s${i}.bin`), 3000);
+      cpv(cwd, 'add', '-q', 'data');
+      const expected = treeDigest(path.join(cwd, 'data'));
+      fs.rmSync(path.join(cwd, 'data'), { recursive: true });
+      return {
+        cwd,
+        args: ['checkout'],
+        stores: [cacheIn(cwd)],
+        roots: [cwd],
+        verify() {
+          clean(cwd)();
+          expect(treeDigest(path.join(cwd, 'data'))).toEqual(expected);
+        },
+      };
+    },
+  },
+  {
     name: 'fetch: into a cache.dir on a full disk',
     sizeKiB: 6144,
     leaveKiB: 256,
