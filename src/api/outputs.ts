@@ -8,7 +8,7 @@ import type { HashName } from '../cache/hash.js';
 import { hashFile } from '../cache/hash.js';
 import { hashFiles, storeFiles } from '../cache/pool.js';
 import { treeFingerprint } from '../cache/tree-stamp.js';
-import { type WalkEntry, walkTree } from '../cache/walk.js';
+import { type WalkEntry, walkTreeAsync } from '../cache/walk.js';
 import { type ManifestEntry, manifestOid, parseManifest, serializeManifest } from '../dvcfile/manifest.js';
 import { CpvError, errnoCode } from '../errors.js';
 import { dirFilesInCache } from './dir-complete.js';
@@ -128,7 +128,7 @@ async function hashDirectory(
   hashName: HashName,
   opts: HashOutputOptions,
 ): Promise<HashedOutput> {
-  const entries = walkTree(abs, { ignore: await repo.ignore(), repoRoot: repo.root });
+  const entries = await walkTreeAsync(abs, { ignore: await repo.ignore(), repoRoot: repo.root });
   const fingerprint = treeFingerprint(entries);
   const known = repo.state().getTree(hashName, abs, fingerprint);
   const hit = known === undefined ? undefined : await unchangedTree(repo, known, entries, hashName, opts);

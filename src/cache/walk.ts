@@ -24,6 +24,8 @@ import {
 } from '../dvcfile/manifest.js';
 import { CpvError, errnoCode } from '../errors.js';
 import { DVCIGNORE_FILE, type DvcIgnore, IgnoreScope, isExcludedByDefault } from './dvcignore.js';
+import { STAT_FIELDS } from './stat-fields.js';
+import { lstatMany } from './stat-pool.js';
 
 export interface WalkEntry {
   /** Path relative to the walked directory, components joined by `/`. */
@@ -64,17 +66,44 @@ interface Item {
  * their entries themselves). Synchronous; returns a plain array.
  */
 export function walkTree(root: string, opts: WalkOptions = {}): WalkEntry[] {
-  return new Walker(root, opts).run();
+  return new Walker(root, opts, false).run();
+}
+
+/**
+ * `walkTree`, with the regular files' stats taken after the listing, on every core when there are
+ * many (stat-pool.ts). Same entries, same order.
+ */
+export async function walkTreeAsync(root: string, opts: WalkOptions = {}): Promise<WalkEntry[]> {
+  const walker = new Walker(root, opts, true);
+  const entries = walker.run();
+  const { slots } = walker;
+  const { values, failures } = await lstatMany(slots.map((i) => entries[i]!.path));
+  for (let k = 0; k < slots.length; k++) {
+    const e = entries[slots[k]!]!;
+    const failure = failures.get(k);
+    if (failure !== undefined) {
+      throw fsError(e.path, 'stat', Object.assign(new Error(failure.message), { code: failure.code }));
+    }
+    const o = STAT_FIELDS * k;
+    e.ino = values[o]!;
+    e.mtimeNs = values[o + 1]!;
+    e.size = Number(values[o + 2]!);
+    e.mode = Number(values[o + 3]!);
+  }
+  return entries;
 }
 
 class Walker {
   private readonly entries: WalkEntry[] = [];
+  /** With deferred stats: the indexes of `entries` still waiting for theirs. */
+  readonly slots: number[] = [];
   private readonly root: string;
   private readonly repoRoot: string | undefined;
 
   constructor(
     root: string,
     private readonly opts: WalkOptions,
+    private readonly deferStats: boolean,
   ) {
     this.root = path.resolve(root);
     const repoRoot = opts.repoRoot ?? opts.ignore?.root;
@@ -111,7 +140,9 @@ class Walker {
       if (dirent.isDirectory()) {
         if (!this.isIgnored(child, true)) stack.push(child);
       } else if (dirent.isFile()) {
-        if (!this.isIgnored(child, false)) this.addFile(child, statFile(child.abs), false);
+        if (this.isIgnored(child, false)) continue;
+        if (this.deferStats) this.addDeferred(child);
+        else this.addFile(child, statFile(child.abs), false);
       } else if (dirent.isSymbolicLink()) {
         this.visitSymlink(child);
       } else if (!this.isIgnored(child, false)) {
@@ -147,6 +178,21 @@ class Walker {
       ino: st.ino,
       mode: Number(st.mode),
       isLink,
+    });
+  }
+
+  /** A regular file whose stat comes later (walkTreeAsync): its place in the order is kept. */
+  private addDeferred(child: Item): void {
+    if (child.name === DVCIGNORE_FILE) throw dvcignoreInside(child.abs);
+    this.slots.push(this.entries.length);
+    this.entries.push({
+      relpath: child.rel,
+      path: child.abs,
+      size: 0,
+      mtimeNs: 0n,
+      ino: 0n,
+      mode: 0,
+      isLink: false,
     });
   }
 

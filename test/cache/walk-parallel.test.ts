@@ -1,0 +1,62 @@
+/**
+ * The walk with its stats taken on every core (walkTreeAsync / lstatMany) must be the plain walk
+ * exactly: same entries, same fields, same order, and the same errors.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DvcIgnore } from '../../src/cache/dvcignore.js';
+import { STAT_FIELDS } from '../../src/cache/stat-fields.js';
+import { lstatMany, PARALLEL_STAT_MIN } from '../../src/cache/stat-pool.js';
+import { walkTree, walkTreeAsync } from '../../src/cache/walk.js';
+import { tempDir } from '../helpers/tmp.js';
+
+function bigTree(root: string, files: number): string {
+  const d = path.join(root, 'd');
+  for (let i = 0; i < files; i++) {
+    const sub = path.join(d, `s${i % 37}`);
+    if (i < 37) fs.mkdirSync(sub, { recursive: true });
+    fs.writeFileSync(path.join(sub, `f${i}`), String(i));
+  }
+  fs.symlinkSync(path.join(d, 's0', 'f0'), path.join(d, 'link-to-f0'));
+  fs.writeFileSync(path.join(d, 'skip.tmp'), 'ignored');
+  return d;
+}
+
+describe('walkTreeAsync', () => {
+  it('equals walkTree on a tree big enough for helper threads (symlink and .dvcignore included)', async () => {
+    const root = tempDir();
+    fs.writeFileSync(path.join(root, '.dvcignore'), '*.tmp\n');
+    const d = bigTree(root, PARALLEL_STAT_MIN + 500);
+    const opts = { ignore: await DvcIgnore.load(root), repoRoot: root };
+    const plain = walkTree(d, opts);
+    const parallel = await walkTreeAsync(d, opts);
+    expect(parallel.length).toBe(PARALLEL_STAT_MIN + 501);
+    expect(parallel).toEqual(plain);
+    expect(parallel.find((e) => e.relpath === 'link-to-f0')?.isLink).toBe(true);
+  });
+
+  it('equals walkTree on a small tree (no threads)', async () => {
+    const d = bigTree(tempDir(), 50);
+    expect(await walkTreeAsync(d)).toEqual(walkTree(d));
+  });
+});
+
+describe('lstatMany', () => {
+  it('reports the paths it could not stat and fills every other slot', async () => {
+    const root = tempDir();
+    const d = bigTree(root, PARALLEL_STAT_MIN + 100);
+    const paths = walkTree(d).map((e) => e.path);
+    const gone = 1234;
+    paths.splice(gone, 0, path.join(d, 'no-such-file'));
+    const { values, failures } = await lstatMany(paths);
+    expect([...failures.keys()]).toEqual([gone]);
+    expect(failures.get(gone)?.code).toBe('ENOENT');
+    for (const i of [0, gone + 1, paths.length - 1]) {
+      const st = fs.lstatSync(paths[i]!, { bigint: true });
+      expect(values.slice(STAT_FIELDS * i, STAT_FIELDS * i + 4)).toEqual(
+        BigInt64Array.from([st.ino, st.mtimeNs, st.size, st.mode]),
+      );
+    }
+  });
+});
