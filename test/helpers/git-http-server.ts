@@ -43,6 +43,15 @@ function checkAuth(req: http.IncomingMessage, auth: GitHttpServerOptions['auth']
   return Buffer.from(m[1], 'base64').toString('utf8') === `${auth.username}:${auth.password}`;
 }
 
+let backendPath: string | undefined;
+function httpBackendPath(): string {
+  backendPath ??= path.join(
+    spawnSync('git', ['--exec-path'], { encoding: 'utf8' }).stdout.trim(),
+    'git-http-backend',
+  );
+  return backendPath;
+}
+
 /** Runs http-backend for one request and pipes the CGI response back. */
 function runBackend(
   req: http.IncomingMessage,
@@ -69,8 +78,21 @@ function runBackend(
     HTTP_CONTENT_ENCODING: String(req.headers['content-encoding'] ?? ''),
   };
   if (req.headers['content-length']) env.CONTENT_LENGTH = String(req.headers['content-length']);
-  const cgi = spawn('git', ['http-backend'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  // The backend itself, not `git http-backend`: killing that wrapper would orphan the backend.
+  const cgi = spawn(httpBackendPath(), [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
   req.pipe(cgi.stdin);
+  cgi.stdin.on('error', () => undefined); // the backend may stop reading early; its exit says why
+  // A client that goes away mid-request (a test's reset or stall) leaves http-backend reading a
+  // body that never comes; some git versions then spin on the early EOF. End it with the request.
+  const abandon = () => {
+    if (cgi.exitCode === null && cgi.signalCode === null) cgi.kill('SIGKILL');
+  };
+  req.on('close', () => {
+    if (!req.complete) abandon();
+  });
+  res.on('close', () => {
+    if (!res.writableFinished) abandon();
+  });
   let head = Buffer.alloc(0);
   let headerDone = false;
   let status = 200;
