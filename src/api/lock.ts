@@ -62,8 +62,9 @@ export function isStale(holder: string): boolean {
 function tryAcquire(file: string): string | undefined {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = tempPathFor(file);
-  fs.writeFileSync(tmp, `${process.pid}@${os.hostname()}\n`);
   try {
+    // Inside the try: a write that fails (full disk) must not leave its temp behind.
+    fs.writeFileSync(tmp, `${process.pid}@${os.hostname()}\n`);
     fs.linkSync(tmp, file);
     return undefined;
   } catch (err) {

@@ -46,8 +46,13 @@ export class RecordLog {
   rewrite(bodies: readonly string[]): void {
     fs.mkdirSync(path.dirname(this.file), { recursive: true });
     const tmp = `${this.file}.tmp-${process.pid}`;
-    fs.writeFileSync(tmp, `${this.versionLine}\n${bodies.map(line).join('')}`);
-    fs.renameSync(tmp, this.file);
+    try {
+      fs.writeFileSync(tmp, `${this.versionLine}\n${bodies.map(line).join('')}`);
+      fs.renameSync(tmp, this.file);
+    } catch (err) {
+      fs.rmSync(tmp, { force: true }); // a full disk must not keep a partial log around
+      throw err;
+    }
   }
 }
 
