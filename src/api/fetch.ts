@@ -14,6 +14,7 @@ import { throwIfAborted } from '../remote/retry.js';
 import { withRepoLock } from './lock.js';
 import { Repo } from './repo.js';
 import {
+  BatchStop,
   collectObjects,
   type FailedObject,
   groupByRemote,
@@ -83,10 +84,12 @@ async function fetchFromRemote(
   const progress = new ProgressCounter('transfer', wanted.length, 0, opts.onProgress);
   const limit = pLimit(jobs);
   let downloaded = 0;
+  const stop = new BatchStop();
   await settleAll(
     wanted.map((ref) =>
       limit(async () => {
         throwIfAborted(opts.signal);
+        if (stop.error !== undefined) return;
         try {
           await downloadToCache(remote, repo.odb, ref.oid, ref.hashName, {
             signal: opts.signal,
@@ -97,11 +100,12 @@ async function fetchFromRemote(
           progress.object();
         } catch (err) {
           if (opts.signal?.aborted) throw err;
-          failed.push({ name: ref.name, oid: ref.oid, reason: reasonOf(err) });
+          if (!stop.stops(err)) failed.push({ name: ref.name, oid: ref.oid, reason: reasonOf(err) });
         }
       }),
     ),
   );
+  stop.throwIfStopped();
   if (failed.length > 0) {
     throw incompleteError(
       'fetched',

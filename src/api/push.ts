@@ -19,6 +19,7 @@ import { throwIfAborted } from '../remote/retry.js';
 import { withRepoLock } from './lock.js';
 import { Repo } from './repo.js';
 import {
+  BatchStop,
   collectObjects,
   type DirObjects,
   existingByHash,
@@ -94,7 +95,9 @@ async function pushToRemote(
     uploadable.reduce((sum, o) => sum + o.size, 0),
     opts.onProgress,
   );
-  const uploaded = await uploadAll(remote, repo, uploadable, jobs, opts, progress, failed);
+  const stop = new BatchStop();
+  const uploaded = await uploadAll(remote, repo, uploadable, { jobs, opts, progress, failed, stop });
+  stop.throwIfStopped();
 
   // Manifests last, and only over complete contents.
   const present = (ref: ObjectRef) => onRemote.has(objectId(ref)) || uploaded.has(objectId(ref));
@@ -106,7 +109,9 @@ async function pushToRemote(
     else if (dir.all.every(present)) ready.push(manifest);
     else failed.push(incompleteDir(dir));
   }
-  for (const id of await uploadAll(remote, repo, ready, jobs, opts, progress, failed)) uploaded.add(id);
+  for (const id of await uploadAll(remote, repo, ready, { jobs, opts, progress, failed, stop }))
+    uploaded.add(id);
+  stop.throwIfStopped();
 
   await confirmUploads(remote, [...uploadable, ...ready], uploaded, jobs, opts, failed);
   if (failed.length > 0) {
@@ -136,15 +141,22 @@ async function localObjects(repo: Repo, refs: ObjectRef[], jobs: number): Promis
   return found;
 }
 
+interface UploadBatch {
+  jobs: number;
+  opts: TransferOptions;
+  progress: ProgressCounter;
+  /** Objects that could not be uploaded, and why. */
+  failed: FailedObject[];
+  /** Set by a failure every other upload would meet too (a full remote disk). */
+  stop: BatchStop;
+}
+
 /** Uploads `objects`, `jobs` at a time; returns the ids that succeeded, records the others. */
 async function uploadAll(
   remote: Remote,
   repo: Repo,
   objects: LocalObject[],
-  jobs: number,
-  opts: TransferOptions,
-  progress: ProgressCounter,
-  failed: FailedObject[],
+  { jobs, opts, progress, failed, stop }: UploadBatch,
 ): Promise<Set<string>> {
   const limit = pLimit(jobs);
   const done = new Set<string>();
@@ -152,6 +164,7 @@ async function uploadAll(
     objects.map((obj) =>
       limit(async () => {
         throwIfAborted(opts.signal);
+        if (stop.error !== undefined) return;
         try {
           await remote.put(
             objectKey(obj.oid, obj.hashName),
@@ -163,7 +176,7 @@ async function uploadAll(
           progress.object();
         } catch (err) {
           if (opts.signal?.aborted) throw err;
-          failed.push({ name: obj.name, oid: obj.oid, reason: reasonOf(err) });
+          if (!stop.stops(err)) failed.push({ name: obj.name, oid: obj.oid, reason: reasonOf(err) });
         }
       }),
     ),

@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import type { HashName } from '../cache/hash.js';
 import { hashNameOf } from '../dvcfile/dvcfile.js';
 import { type ManifestEntry, parseManifest } from '../dvcfile/manifest.js';
-import { CpvError } from '../errors.js';
+import { CpvError, isCpvError } from '../errors.js';
 import { isInside, toPosix } from '../fsutil.js';
 import { oidsExist } from '../remote/exists.js';
 import { getRemote, type Remote } from '../remote/index.js';
@@ -209,6 +209,25 @@ export function incompleteError(verb: string, failed: FailedObject[], done: numb
 }
 
 /** A short reason from any error. */
+/**
+ * The first failure that every other transfer of a batch would meet as well (a full disk): once
+ * one is seen the rest are skipped, and that one error is reported instead of a line per object.
+ */
+export class BatchStop {
+  error: CpvError | undefined;
+
+  /** Whether `err` stops the batch (the first such error is kept). */
+  stops(err: unknown): boolean {
+    if (!isCpvError(err) || err.code !== 'E_NO_SPACE') return false;
+    this.error ??= err;
+    return true;
+  }
+
+  throwIfStopped(): void {
+    if (this.error !== undefined) throw this.error;
+  }
+}
+
 export function reasonOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

@@ -625,6 +625,9 @@ function checkFault(c: Case, s: Setup, r: SpawnSyncReturns<string>, before: Map<
     broken.push(`no hint to free space${c.hint ? ` mentioning ${c.hint}` : ''}`);
   }
   if (/^\s+at /m.test(r.stderr) || /bug in cpv/.test(r.stderr)) broken.push('a stack trace or "bug in cpv"');
+  // A full disk stops a transfer at once: no line per object that was never going to fit.
+  const perObject = r.stderr.split('\n').filter((l) => /^ {2}\S.* \([0-9a-f]{32}(\.dir)?\): /.test(l));
+  if (perObject.length > 0) broken.push(`${perObject.length} per-object failure lines`);
   for (const store of s.stores) {
     const bad = badObjects(store);
     if (bad.length > 0) broken.push(`corrupt objects in ${store}: ${bad.slice(0, 3).join(', ')}`);
