@@ -2,6 +2,7 @@
  * The HTTP client isomorphic-git talks to smart-HTTP remotes through: Node's http/https, plus what
  * isomorphic-git's own Node client lacks — a proxy from `HTTPS_PROXY`/`HTTP_PROXY` (honouring
  * `NO_PROXY`), an extra CA bundle from `GIT_SSL_CAINFO`, redirects, and a socket timeout.
+ * Response bodies are read whole before they are handed on (see `request`).
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -164,8 +165,20 @@ export function makeHttpClient(options: HttpClientOptions = {}): GitHttpClient {
       req = (secure ? https : http).request(target, base);
     }
     return new Promise<http.IncomingMessage>((resolve, reject) => {
-      req.once('response', resolve);
-      req.once('timeout', () => req.destroy(new Error(`no answer from ${target.host} in ${timeoutMs} ms`)));
+      let response: http.IncomingMessage | undefined;
+      req.once('response', (res) => {
+        response = res;
+        resolve(res);
+      });
+      req.once('timeout', () => {
+        // A network errno, so the error is reported as one (E_NETWORK); the response too is
+        // failed with it, or a body read would end in a bare "aborted".
+        const err = Object.assign(new Error(`no answer from ${target.host} in ${timeoutMs} ms`), {
+          code: 'ETIMEDOUT',
+        });
+        response?.destroy(err);
+        req.destroy(err);
+      });
       req.once('error', reject);
       req.end(body);
     });
@@ -190,13 +203,20 @@ export function makeHttpClient(options: HttpClientOptions = {}): GitHttpClient {
           target = next;
           continue;
         }
+        // The body is read whole before isomorphic-git sees it: its fetch records the remote's
+        // refs before reading the pack that holds their objects, so a connection lost mid-pack
+        // left refs pointing at missing objects (found by the reliability suite's fault proxy).
+        // It collects the pack in memory anyway; this way a broken transfer fails before any ref moves.
+        const whole = await collect(res);
         return {
           url: target.href,
           method,
           statusCode: status,
           statusMessage: res.statusMessage ?? '',
           headers: flattenHeaders(res.headers),
-          body: res[Symbol.asyncIterator]() as AsyncIterableIterator<Uint8Array>,
+          body: (async function* () {
+            if (whole !== undefined && whole.length > 0) yield whole;
+          })(),
         };
       }
     },

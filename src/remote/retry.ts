@@ -30,11 +30,21 @@ const THROTTLING = new Set([
   'TimeoutError',
 ]);
 
-/** 5xx, 429, throttling names, connection resets and timeouts; not 4xx, not aborts. */
+/**
+ * 5xx, 429, throttling names, connection resets and timeouts; not 4xx, not aborts. A network
+ * CpvError is judged by its cause. A request the AWS SDK already retried (`$metadata.attempts`
+ * over 1) is not transient any more: another round would multiply the wait on a dead server.
+ */
 export function isTransient(err: unknown): boolean {
+  if (err instanceof CpvError) return err.code === 'E_NETWORK' && isTransient(err.cause);
   if (typeof err !== 'object' || err === null) return false;
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
+  const e = err as {
+    name?: string;
+    $metadata?: { httpStatusCode?: number; attempts?: number };
+    $retryable?: unknown;
+  };
   if (e.name === 'AbortError') return false;
+  if ((e.$metadata?.attempts ?? 0) > 1) return false;
   const status = e.$metadata?.httpStatusCode;
   if (status !== undefined && (status >= 500 || status === 429)) return true;
   if (e.$retryable) return true;

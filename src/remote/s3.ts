@@ -20,10 +20,11 @@
  *   endpoint each end as one clear error instead of one per object.
  */
 import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as https from 'node:https';
 import * as path from 'node:path';
-import { pipeline, Readable, Transform } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -91,6 +92,8 @@ export interface S3RemoteOptions {
   params?: ObjectParams;
   /** Where the endpoint is, for messages. */
   endpoint?: string | undefined;
+  /** connect_timeout and read_timeout in seconds, for messages. */
+  timeouts?: { connect: number; read: number };
 }
 
 export class S3Remote implements Remote {
@@ -103,6 +106,7 @@ export class S3Remote implements Remote {
   private readonly prefix: string;
   private readonly params: ObjectParams;
   private readonly endpoint: string;
+  private readonly timeouts: { connect: number; read: number };
   /** One multipart upload at a time (each with `jobs` parts in flight) bounds memory. */
   private readonly largeUploads = pLimit(1);
   private bucketChecked: Promise<void> | undefined;
@@ -115,6 +119,7 @@ export class S3Remote implements Remote {
     ({ bucket: this.bucket, prefix: this.prefix } = parseS3Url(opts.url));
     this.params = opts.params ?? { write: {}, read: {} };
     this.endpoint = opts.endpoint ?? 'AWS S3';
+    this.timeouts = opts.timeouts ?? { connect: DEFAULT_TIMEOUT_S, read: DEFAULT_TIMEOUT_S };
   }
 
   /** Builds the client from a remote's config (dvc-compat §5.4). */
@@ -128,6 +133,10 @@ export class S3Remote implements Remote {
       jobs,
       params: objectParams(config),
       endpoint,
+      timeouts: {
+        connect: secondsOption(config, 'connect_timeout'),
+        read: secondsOption(config, 'read_timeout'),
+      },
     });
   }
 
@@ -194,16 +203,21 @@ export class S3Remote implements Remote {
       total === undefined || total <= RANGE_SIZE
         ? first.body
         : Readable.from(this.rangesAfterFirst(key, first.body, total, opts), { objectMode: false });
-    if (opts.onBytes === undefined) return body;
     const onBytes = opts.onBytes;
-    const counted = new Transform({
+    const out = new Transform({
       transform(chunk: Buffer, _enc, done) {
-        onBytes(chunk.length);
+        onBytes?.(chunk.length);
         done(null, chunk);
       },
     });
-    pipeline(body, counted, () => undefined);
-    return counted;
+    // A body that breaks mid-stream (reset, silent server) fails with the same clear error as a
+    // request; the caller's retry still sees the transient cause (`isTransient` looks through it).
+    body.once('error', (err) => out.destroy(this.error(err, `cannot download '${key}'`, opts.signal)));
+    out.once('close', () => {
+      if (!body.readableEnded) body.destroy();
+    });
+    body.pipe(out);
+    return out;
   }
 
   /** Streams the first range, then yields the later ones in order while the next are in flight. */
@@ -540,6 +554,7 @@ export class S3Remote implements Remote {
 
   /** HEAD on the bucket once, turning a missing bucket or a wrong endpoint into one clear error. */
   private checkBucket(signal: AbortSignal | undefined): Promise<void> {
+    if (signal !== undefined) this.allowListeners(signal);
     this.bucketChecked ??= this.client
       .send(new HeadBucketCommand({ Bucket: this.bucket }), { abortSignal: signal })
       .then(
@@ -565,6 +580,17 @@ export class S3Remote implements Remote {
     return this.bucketChecked;
   }
 
+  /**
+   * Every request in flight listens on the command's abort signal, and so does each download's
+   * stream: with `jobs` objects at once, each read as up to `jobs` ranges, that is up to about
+   * jobs² listeners — not a leak, but past Node's default of 10 it prints a warning to the user.
+   */
+  private allowListeners(signal: AbortSignal): void {
+    const jobs = this.jobs ?? 16;
+    const needed = Math.max(64, (jobs + 2) ** 2);
+    if (EventEmitter.getMaxListeners(signal) < needed) EventEmitter.setMaxListeners(needed, signal);
+  }
+
   /** One clear CpvError for an SDK or network failure. */
   private error(err: unknown, what: string, signal: AbortSignal | undefined): CpvError {
     if (err instanceof CpvError) return err;
@@ -581,8 +607,9 @@ export class S3Remote implements Remote {
         cause: err,
       });
     }
+    if (name === 'TimeoutError') return this.timeoutError(err, where, what);
     const code = errnoCode(err) ?? errnoCode((err as { cause?: unknown })?.cause);
-    if ((code !== undefined && NETWORK_ERRNO.has(code)) || name === 'TimeoutError') {
+    if (code !== undefined && NETWORK_ERRNO.has(code)) {
       return new CpvError('E_NETWORK', `${where}: ${what}: cannot reach the server: ${code ?? name}`, {
         hint: `Check that the server is up and that endpointurl is right (cpv remote modify ${this.name} endpointurl <url>).`,
         cause: err,
@@ -592,6 +619,24 @@ export class S3Remote implements Remote {
       hint: 'Run the command again; objects already transferred are skipped.',
       cause: err,
     });
+  }
+
+  /** A connection not made in connect_timeout, or a server silent for read_timeout (after retries). */
+  private timeoutError(err: unknown, where: string, what: string): CpvError {
+    const connecting =
+      /establish a connection/i.test((err as Error)?.message ?? '') ||
+      (err as { syscall?: string })?.syscall === 'connect';
+    const [option, seconds, state] = connecting
+      ? ['connect_timeout', this.timeouts.connect, 'no connection']
+      : ['read_timeout', this.timeouts.read, 'no data'];
+    return new CpvError(
+      'E_NETWORK',
+      `${where}: ${what}: the server stopped answering (${state} for ${seconds} s, ${option})`,
+      {
+        hint: `Check that the server is up and reachable; on a slow link raise the limit (cpv remote modify ${this.name} ${option} 120).`,
+        cause: err,
+      },
+    );
   }
 }
 
@@ -672,7 +717,10 @@ export function clientConfig(config: RemoteConfig, jobs: number | undefined): S3
     retryMode: 'standard',
     requestHandler: {
       connectionTimeout: secondsOption(config, 'connect_timeout') * 1000,
-      requestTimeout: secondsOption(config, 'read_timeout') * 1000,
+      // read_timeout is how long the socket may stay silent, as in DVC. Not the handler's
+      // requestTimeout: that bounds a whole request and, past it, only logs a warning — a stalled
+      // server then hung a transfer forever (found by the reliability suite's fault proxy).
+      socketTimeout: secondsOption(config, 'read_timeout') * 1000,
       httpsAgent: new https.Agent(agentOptions),
       httpAgent: { keepAlive: true, maxSockets: agentOptions.maxSockets },
     },

@@ -172,7 +172,7 @@ describe('S3 settings', () => {
     expect(cfg.region).toBe('eu-west-1');
     expect(cfg.requestChecksumCalculation).toBe('WHEN_REQUIRED');
     expect(cfg.credentials).toEqual({ accessKeyId: 'AK', secretAccessKey: 'SK', sessionToken: 'TOK' });
-    expect(cfg.requestHandler).toMatchObject({ requestTimeout: 5000, connectionTimeout: 2000 });
+    expect(cfg.requestHandler).toMatchObject({ socketTimeout: 5000, connectionTimeout: 2000 });
     // Without keys the SDK's provider chain is used (a function), with the profile given.
     expect(typeof clientConfig(config({ profile: 'team' }), 8).credentials).toBe('function');
     expect(clientConfig(config({ endpointurl: 'minio:9000', use_ssl: 'false' }), 8).endpoint).toBe(
