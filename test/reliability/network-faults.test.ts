@@ -16,7 +16,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isDeepStrictEqual as isDeepEqual } from 'node:util';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CpvError } from '../../src/errors.js';
 import { GitRepo } from '../../src/git/repo.js';
@@ -264,6 +264,11 @@ describe.runIf(s3 !== undefined)('S3 push/pull/fetch through a faulty network', 
         `${what}: remote complete and intact`,
         check,
       );
+      // A multipart upload cut off by a fault is resumed or aborted once the object is there.
+      const open = await adminClient(server).send(
+        new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: `${prefix}/` }),
+      );
+      promise((open.Uploads ?? []).length === 0, `${what}: no multipart upload left open`, open.Uploads);
       return;
     }
     const bad = badCacheObjects(cwd);
