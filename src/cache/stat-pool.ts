@@ -86,8 +86,9 @@ function runHelper(
     const worker = new Worker(WORKER_SOURCE, { eval: true });
     worker.once('message', (found: Array<StatFailure & { index: number }>) => {
       for (const f of found) failures.set(f.index, { code: f.code, message: f.message });
-      void worker.terminate();
-      resolve();
+      // Gone before the caller goes on: its heap must not add to the hashing workers' (peak RSS).
+      worker.removeAllListeners('exit');
+      worker.terminate().then(() => resolve(), reject);
     });
     worker.once('error', reject);
     // A helper that dies without answering leaves its chunks undone: fail, never return zeros.
