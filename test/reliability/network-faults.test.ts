@@ -348,8 +348,12 @@ describe.runIf(s3 !== undefined)('S3 push/pull/fetch through a faulty network', 
   const MiB = 1024 * 1024;
   /** The SDK's attempts per request (maxAttempts in src/remote/s3.ts). */
   const SDK_ATTEMPTS = 5;
-  /** A stalled request is given up after SDK_ATTEMPTS silent read_timeouts; the rest is slack for a loaded machine. */
-  const STALL_BOUND_MS = (SDK_ATTEMPTS * TIMEOUT_S + 10) * 1000;
+  /**
+   * A stalled request is given up after SDK_ATTEMPTS silent read_timeouts (10 s here); 15 s more
+   * is slack for start-up, the work before the stall and a loaded machine. Retries multiplied on
+   * top of the SDK's (4 × 5 tries, 40 s) or a hang (the 120 s guard) both break it.
+   */
+  const STALL_BOUND_MS = (SDK_ATTEMPTS * TIMEOUT_S + 15) * 1000;
 
   it('latency: push, fetch and pull succeed', async () => {
     for (const op of ['push', 'fetch', 'pull'] as const) {
