@@ -242,24 +242,27 @@ export function relinkWorkspace(
   hashName: HashName,
   linker: Linker,
 ): void {
-  const items = hashed.isDir
-    ? (hashed.files ?? []).map((f) => ({
-        path: f.entry.path,
-        md5: f.md5,
-        size: f.entry.size,
-        isexec: false,
-        // a symlinked file's mode is its target's: let the linker look at the link itself
-        mode: f.entry.isLink ? undefined : f.entry.mode,
-      }))
-    : [{ path: abs, md5: hashed.oid, size: hashed.size, isexec: hashed.isexec, mode: undefined }];
-  for (const item of items) {
-    const type = linker.link(repo.odb.pathFor(item.md5, hashName), item.path, {
-      isexec: item.isexec,
-      empty: item.size === 0,
+  if (!hashed.isDir) {
+    const type = linker.link(repo.odb.pathFor(hashed.oid, hashName), abs, {
+      isexec: hashed.isexec,
+      empty: hashed.size === 0,
       inPlaceCopy: true,
-      currentMode: item.mode,
+    });
+    if (type !== 'copy') remember(repo, hashName, fileStat(abs), hashed.oid);
+    return;
+  }
+  const entries = hashed.entries ?? [];
+  // Per-file hashes are asked for only when a file is really linked: an in-place copy needs none.
+  const md5At = (i: number) => hashed.files![i]!.md5;
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i]!;
+    const type = linker.link(() => repo.odb.pathFor(md5At(i), hashName), entry.path, {
+      empty: entry.size === 0,
+      inPlaceCopy: true,
+      // a symlinked file's mode is its target's: let the linker look at the link itself
+      currentMode: entry.isLink ? undefined : entry.mode,
     });
     // A new link has a new inode: remember its hash so the next status need not re-read it.
-    if (type !== 'copy') remember(repo, hashName, fileStat(item.path), item.md5);
+    if (type !== 'copy') remember(repo, hashName, fileStat(entry.path), md5At(i));
   }
 }

@@ -22,8 +22,10 @@ export interface HashedOutput {
   nfiles?: number;
   /** Files only: any x bit set (recorded as `isexec: true`). */
   isexec: boolean;
-  /** Directories only: the files of the manifest with their hashes. */
+  /** Directories only: the files of the manifest with their hashes (in `entries` order). */
   files?: Array<{ entry: WalkEntry; md5: string }>;
+  /** Directories only: the walked files (as they were before hashing). */
+  entries?: readonly WalkEntry[];
 }
 
 export interface HashOutputOptions {
@@ -140,13 +142,16 @@ async function hashDirectory(
 
 function dirResult(oid: string, entries: readonly WalkEntry[], files: HashedOutput['files']): HashedOutput {
   const size = entries.reduce((sum, e) => sum + e.size, 0);
-  return { oid, size, isDir: true, nfiles: entries.length, isexec: false, files };
+  return { oid, size, isDir: true, nfiles: entries.length, isexec: false, files, entries };
 }
 
 /**
- * A tree whose fingerprint matches: its oid is known. Per-file hashes come from its manifest in
- * the cache, and storing needs every object there; when either is missing (say, after gc) the
- * answer is undefined and the tree is hashed file by file as usual.
+ * A tree whose fingerprint matches: its oid is known. Storing needs every object in the cache
+ * (usually answered from the state store without reading the manifest). Per-file hashes come
+ * from the manifest in the cache: read now when the caller wants files, or on first use of
+ * `files` when storing (a second `add` with cache.type copy never uses them). When the manifest
+ * or an object is missing (say, after gc) the answer is undefined and the tree is hashed file
+ * by file as usual.
  */
 async function unchangedTree(
   repo: Repo,
@@ -156,8 +161,35 @@ async function unchangedTree(
   opts: HashOutputOptions,
 ): Promise<HashedOutput | undefined> {
   if (!opts.store && opts.files === false) return dirResult(oid, entries, undefined);
-  const manifest = readManifestIfCached(repo, oid, hashName);
-  if (manifest === undefined) return undefined;
+  let manifest: ManifestEntry[] | undefined;
+  const loadManifest = () => {
+    manifest ??= readManifestIfCached(repo, oid, hashName);
+    return manifest;
+  };
+  if (!opts.store) {
+    const files = loadManifest() && filesOf(entries, loadManifest()!);
+    return files && dirResult(oid, entries, files);
+  }
+  const md5s = () => (loadManifest() ?? []).map((e) => e.md5);
+  if (!repo.odb.isTrustedSync(oid, hashName) || !(await dirFilesInCache(repo, oid, hashName, md5s))) {
+    return undefined;
+  }
+  const result = dirResult(oid, entries, undefined);
+  let files: HashedOutput['files'];
+  Object.defineProperty(result, 'files', {
+    enumerable: true,
+    get: () => {
+      files ??= filesOf(entries, loadManifest() ?? []);
+      if (files === undefined) throw manifestGone(repo, oid);
+      return files;
+    },
+  });
+  return result;
+}
+
+/** Each walked file with its hash from the manifest; undefined if they do not match up. */
+function filesOf(entries: readonly WalkEntry[], manifest: ManifestEntry[]): HashedOutput['files'] {
+  if (manifest.length !== entries.length) return undefined;
   const md5ByPath = new Map(manifest.map((e) => [e.relpath, e.md5]));
   const files: NonNullable<HashedOutput['files']> = [];
   for (const entry of entries) {
@@ -165,8 +197,13 @@ async function unchangedTree(
     if (md5 === undefined) return undefined; // cannot happen for a true match; never guess
     files.push({ entry, md5 });
   }
-  if (opts.store && !(await dirFilesInCache(repo, oid, hashName, () => md5ByPath.values()))) return undefined;
-  return dirResult(oid, entries, files);
+  return files;
+}
+
+function manifestGone(repo: Repo, oid: string): CpvError {
+  return new CpvError('E_CACHE_MISSING', `the manifest ${oid} left the cache while cpv was using it`, {
+    hint: `Another process (gc?) changed the cache at ${repo.odb.cacheDir}; run the command again.`,
+  });
 }
 
 function readManifestIfCached(repo: Repo, oid: string, hashName: HashName): ManifestEntry[] | undefined {

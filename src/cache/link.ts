@@ -132,18 +132,28 @@ export class Linker {
     return this.chosen;
   }
 
-  /** Replaces `target` with a link/copy of `cachePath`. Returns the type used. */
-  link(cachePath: string, target: string, opts: LinkOptions = {}): LinkType {
+  /**
+   * Replaces `target` with a link/copy of `cachePath` (a function is called only when the object
+   * is really needed: an in-place copy needs none). Returns the type used.
+   */
+  link(cachePath: string | (() => string), target: string, opts: LinkOptions = {}): LinkType {
     const mode = workspaceFileMode(opts.isexec ?? false);
+    let source: string | undefined = typeof cachePath === 'string' ? cachePath : undefined;
+    const sourcePath = () => {
+      source ??= (cachePath as () => string)();
+      return source;
+    };
     let lastError: unknown;
     while (this.candidates.length > 0) {
       const type = this.chosen ?? this.candidates[0]!;
       try {
-        const keptInPlace = type === 'copy' && opts.inPlaceCopy === true && resetModeInPlace(target, mode, opts.currentMode);
-        if (!keptInPlace) this.linkOne(type, cachePath, target, mode, opts.empty ?? false);
+        const keptInPlace =
+          type === 'copy' && opts.inPlaceCopy === true && resetModeInPlace(target, mode, opts.currentMode);
+        if (!keptInPlace) this.linkOne(type, sourcePath(), target, mode, opts.empty ?? false);
         this.chosen = type;
         return type;
       } catch (err) {
+        if (err instanceof CpvError) throw err; // not the link type's failure (e.g. no source)
         // A full disk is no reason to try the next type: a copy needs even more space.
         if (this.chosen !== undefined || noSpaceCode(err) !== undefined) throw ioError(err, target);
         lastError = err;

@@ -213,3 +213,23 @@ describe('add resets workspace modes inside a directory (cache.type copy)', () =
     expect(fs.statSync(path.join(dir, 'data/b')).mode & 0o777).toBe(want);
   });
 });
+
+describe('add on a tree hit with cache.type hardlink', () => {
+  it('links every file to its cache object (the per-file hashes come from the manifest)', async () => {
+    const dir = gitRepo();
+    materialise(dir, { 'data/a': 'a', 'data/sub/b': 'b' });
+    await initRepo(dir);
+    await addTargets(['data'], { cwd: dir }); // reflink,copy: plain files
+    await statusOf(dir); // the tree is known
+    fs.appendFileSync(path.join(dir, '.dvc/config'), '[cache]\n    type = hardlink\n');
+    await addTargets(['data'], { cwd: dir });
+    const inode = (p: string) => fs.statSync(p).ino;
+    expect(inode(path.join(dir, 'data/a'))).toBe(
+      inode(path.join(cacheRoot(dir), '0c/c175b9c0f1b6a831c399e269772661')),
+    );
+    expect(inode(path.join(dir, 'data/sub/b'))).toBe(
+      inode(path.join(cacheRoot(dir), '92/eb5ffee6ae2fec3ad71c777531578f')),
+    );
+    expect(await statusOf(dir)).toEqual({});
+  });
+});
