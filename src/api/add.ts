@@ -252,6 +252,7 @@ export function relinkWorkspace(
     return;
   }
   const entries = hashed.entries ?? [];
+  if (entries.length > 0) linker.settle(repo.odb.root(hashName), abs);
   // Per-file hashes are asked for only when a file is really linked: an in-place copy needs none.
   const md5At = (i: number) => hashed.files![i]!.md5;
   for (let i = 0; i < entries.length; i++) {

@@ -6,6 +6,7 @@
  * under a temp name and renamed over the target, so a crash never leaves a half-written file.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { CpvError } from '../errors.js';
 import { currentUmask, noSpaceCode, noSpaceError, tempPathFor } from '../fsutil.js';
 
@@ -130,6 +131,36 @@ export class Linker {
   /** The type in use once a link succeeded. */
   get linkType(): LinkType | undefined {
     return this.chosen;
+  }
+
+  /**
+   * Settles the link type with a throwaway link from `cacheDir` into `targetDir`, as DVC tests
+   * links before using them, so that the first real file need not be the test. (An add of an
+   * unchanged tree with `reflink,copy` on a filesystem without reflinks then learns it needs no
+   * object at all: the files stay where they are.)
+   */
+  settle(cacheDir: string, targetDir: string): void {
+    while (this.chosen === undefined && this.candidates.length > 0) {
+      const type = this.candidates[0]!;
+      if (type === 'copy' || this.probe(type, cacheDir, targetDir)) this.chosen = type;
+      else this.candidates.shift();
+    }
+  }
+
+  private probe(type: LinkType, cacheDir: string, targetDir: string): boolean {
+    const source = tempPathFor(`${cacheDir}${path.sep}link-test`);
+    const target = tempPathFor(`${targetDir}${path.sep}link-test`);
+    try {
+      fs.mkdirSync(cacheDir, { recursive: true });
+      fs.writeFileSync(source, 'cpv link test\n', { mode: 0o444 });
+      this.linkers[type](source, target, workspaceFileMode(false));
+      return true;
+    } catch {
+      return false; // a full disk or an unwritable directory fails the real links too, clearly
+    } finally {
+      fs.rmSync(target, { force: true });
+      fs.rmSync(source, { force: true });
+    }
   }
 
   /**

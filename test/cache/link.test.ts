@@ -45,6 +45,41 @@ describe('Linker', () => {
     expect(fs.readdirSync(dir).filter((n) => n.includes('.tmp-'))).toEqual([]);
   });
 
+  it('settle() tests each type with a throwaway link, keeps the first that works, leaves nothing', () => {
+    const dir = tempDir();
+    const cache = path.join(dir, 'cache');
+    const work = path.join(dir, 'work');
+    fs.mkdirSync(work);
+    const tried: LinkType[] = [];
+    const fail = (t: LinkType) => () => {
+      tried.push(t);
+      throw Object.assign(new Error('not here'), { code: 'EXDEV' });
+    };
+    const works = (t: LinkType) => (src: string, tmp: string) => {
+      tried.push(t);
+      fs.copyFileSync(src, tmp);
+    };
+    const linkers = {
+      reflink: fail('reflink'),
+      hardlink: works('hardlink'),
+      symlink: fail('symlink'),
+      copy: works('copy'),
+    };
+    const linker = new Linker(['reflink', 'hardlink', 'copy'], linkers);
+    linker.settle(cache, work);
+    expect(linker.linkType).toBe('hardlink');
+    expect(tried).toEqual(['reflink', 'hardlink']);
+    linker.settle(cache, work); // settled: no more tests
+    expect(tried).toEqual(['reflink', 'hardlink']);
+    expect(fs.readdirSync(cache)).toEqual([]);
+    expect(fs.readdirSync(work)).toEqual([]);
+
+    const copyOnly = new Linker(['reflink', 'copy'], linkers);
+    copyOnly.settle(cache, work);
+    expect(copyOnly.linkType).toBe('copy'); // copy always works: it is not tested
+    expect(tried.filter((t) => t === 'copy')).toEqual([]);
+  });
+
   it('uses real reflink when the filesystem has it, else copy (default types)', () => {
     const { obj, target } = setup();
     const used = new Linker(parseLinkTypes(undefined)).link(obj, target, { isexec: true });
