@@ -464,9 +464,11 @@ describe('git push and fetch over smart HTTP through a faulty network', () => {
   }
 
   /** Runs `op` with `faults`; returns the error (or undefined) and the time taken. */
-  async function underFaults(faults: Faults, seed: number, op: () => Promise<unknown>) {
-    const before = proxy.stats.resets + proxy.stats.stalls;
-    proxy.setFaults(faults, seed);
+  async function underFaults(kind: FaultKind, seed: number, op: () => Promise<unknown>) {
+    const faultTotal = () => proxy.stats.resets + proxy.stats.stalls + proxy.stats.refusals;
+    const before = faultTotal();
+    proxy.setFaults(kind.faults, seed);
+    if (kind.stopAfterBytes !== undefined) void proxy.refuseAfterBytes(kind.stopAfterBytes);
     const t0 = performance.now();
     const err = await op().then(
       () => undefined,
@@ -475,7 +477,8 @@ describe('git push and fetch over smart HTTP through a faulty network', () => {
     const ms = performance.now() - t0;
     proxy.setFaults({});
     proxy.unstall();
-    const struck = proxy.stats.resets + proxy.stats.stalls - before;
+    await proxy.restore();
+    const struck = faultTotal() - before;
     injected += struck;
     cases++;
     if (struck === 0) failures++;
@@ -498,13 +501,23 @@ describe('git push and fetch over smart HTTP through a faulty network', () => {
     }
   }
 
-  const FAULTS: Array<[string, Faults, boolean]> = [
-    ['a stall forever', { stallRate: 1, stallAfterBytes: [100, 400_000] }, true],
-    ['a reset', { resetRate: 1, resetAfterBytes: [100, 400_000] }, false],
+  interface FaultKind {
+    label: string;
+    faults: Faults;
+    /** The error must come within the timeout plus a margin. */
+    bounded: boolean;
+    /** Stop the server (refuse connections) after this many bytes, until the run ended. */
+    stopAfterBytes?: number;
+  }
+  const FAULTS: FaultKind[] = [
+    { label: 'a stall forever', faults: { stallRate: 1, stallAfterBytes: [100, 400_000] }, bounded: true },
+    { label: 'a reset', faults: { resetRate: 1, resetAfterBytes: [100, 400_000] }, bounded: false },
+    { label: 'the server stopped mid-transfer', faults: {}, bounded: false, stopAfterBytes: 300_000 },
   ];
 
-  it('push: a stall or a reset ends in one clear error; refs stay valid; the rerun pushes', async () => {
-    for (const [label, faults, bounded] of FAULTS) {
+  it('push: a stall, a reset or a stopped server ends in one clear error; refs stay valid; the rerun pushes', async () => {
+    for (const kind of FAULTS) {
+      const { label, bounded } = kind;
       const name = `push${++repoNo}`;
       const bare = bareRepo(root, name);
       const dir = gitRepo();
@@ -513,7 +526,7 @@ describe('git push and fetch over smart HTTP through a faulty network', () => {
       const head = revParse(dir, 'HEAD');
       const repo = GitRepo.open(dir);
       const push = () => repo.push({ remote: 'origin', branch: 'main', http: { timeoutMs: TIMEOUT_MS } });
-      const { err, ms, struck } = await underFaults(faults, repoNo, push);
+      const { err, ms, struck } = await underFaults(kind, repoNo, push);
       outcomes.push(
         `push with ${label}: ${err ? String(err) : 'ok'} after ${(ms / 1000).toFixed(1)} s, ${struck} faults`,
       );
@@ -533,8 +546,9 @@ describe('git push and fetch over smart HTTP through a faulty network', () => {
     }
   }, 120_000);
 
-  it('fetch: a stall or a reset ends in one clear error; refs stay valid; the rerun fetches', async () => {
-    for (const [label, faults, bounded] of FAULTS) {
+  it('fetch: a stall, a reset or a stopped server ends in one clear error; refs stay valid; the rerun fetches', async () => {
+    for (const kind of FAULTS) {
+      const { label, bounded } = kind;
       const name = `fetch${++repoNo}`;
       const bare = bareRepo(root, name);
       const upstream = gitRepo();
@@ -549,7 +563,7 @@ describe('git push and fetch over smart HTTP through a faulty network', () => {
       const fresh = revParse(bare, 'refs/heads/main');
       const repo = GitRepo.open(dir);
       const fetch = () => repo.fetch({ remote: 'origin', http: { timeoutMs: TIMEOUT_MS } });
-      const { err, ms, struck } = await underFaults(faults, repoNo, fetch);
+      const { err, ms, struck } = await underFaults(kind, repoNo, fetch);
       outcomes.push(
         `fetch with ${label}: ${err ? String(err) : 'ok'} after ${(ms / 1000).toFixed(1)} s, ${struck} faults`,
       );
