@@ -36,6 +36,13 @@ function ageCache(dir: string): void {
     fs.utimesSync(path.join(cacheRoot(dir), name), past, past);
 }
 
+/** Gives every prefix directory a whole-second mtime in the future: racy for any clock. */
+function touchCache(dir: string): void {
+  const soon = new Date(Math.ceil(Date.now() / 1000) * 1000 + 60_000);
+  for (const name of fs.readdirSync(cacheRoot(dir)))
+    fs.utimesSync(path.join(cacheRoot(dir), name), soon, soon);
+}
+
 async function statusOf(dir: string) {
   return (await repoStatus([], { cwd: dir })).stages;
 }
@@ -80,13 +87,28 @@ describe('treeFingerprint', () => {
 describe('cacheStamp', () => {
   it('is racy right after a change, stable while nothing changes, and changes when an object goes', async () => {
     const dir = await trackedDir({ a: 'a', b: 'b' });
-    expect(cacheStamp(cacheRoot(dir)).racy).toBe(true);
+    const newest = Math.max(
+      ...fs.readdirSync(cacheRoot(dir)).map((n) => fs.statSync(path.join(cacheRoot(dir), n)).mtimeMs),
+    );
+    expect(cacheStamp(cacheRoot(dir), newest + 50).racy).toBe(true); // 50 ms after the last change
+    expect(cacheStamp(cacheRoot(dir), newest + 5000).racy).toBe(false);
     ageCache(dir);
     const before = cacheStamp(cacheRoot(dir));
     expect(before.racy).toBe(false);
     expect(cacheStamp(cacheRoot(dir)).stamp).toBe(before.stamp);
     fs.rmSync(path.join(cacheRoot(dir), '0c/c175b9c0f1b6a831c399e269772661'));
     expect(cacheStamp(cacheRoot(dir)).stamp).not.toBe(before.stamp);
+  });
+
+  it('waits 2 s, not 100 ms, when an mtime is a whole second (a filesystem counting in seconds)', async () => {
+    const dir = await trackedDir({ a: 'a' });
+    const names = fs.readdirSync(cacheRoot(dir));
+    const second = Math.floor(Date.now() / 1000) - 10;
+    for (const n of names) fs.utimesSync(path.join(cacheRoot(dir), n), second, second + 0.25);
+    expect(cacheStamp(cacheRoot(dir), second * 1000 + 500).racy).toBe(false); // 250 ms after
+    fs.utimesSync(path.join(cacheRoot(dir), names[0]!), second, second);
+    expect(cacheStamp(cacheRoot(dir), second * 1000 + 500).racy).toBe(true);
+    expect(cacheStamp(cacheRoot(dir), second * 1000 + 2500).racy).toBe(false);
   });
 
   it('stamps a missing cache as empty', () => {
@@ -167,8 +189,10 @@ describe('a tree remembered complete in the cache', () => {
         cacheStamp(cacheRoot(dir)).stamp,
       );
 
+    // a change just now is too recent to trust later (the first status may come within 100 ms)
+    touchCache(dir);
     expect(await statusOf(dir)).toEqual({});
-    expect(verified()).toBe(false); // the cache just changed: too recent to trust later
+    expect(verified()).toBe(false);
     ageCache(dir);
     expect(await statusOf(dir)).toEqual({});
     expect(verified()).toBe(true);
