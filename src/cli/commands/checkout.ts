@@ -45,7 +45,10 @@ function checkoutAction(ctx: CommandContext) {
       onWait: (holder) => ctx.output.err(`Waiting for the repository lock held by process ${holder}…\n`),
       onProgress: ({ target, done, total }) => {
         let bar = bars.get(target);
-        if (bar === undefined) bars.set(target, (bar = progress.bar(target, total, 'files')));
+        if (bar === undefined) {
+          bar = progress.bar(target, total, 'files');
+          bars.set(target, bar);
+        }
         bar.update(done, total);
       },
     }).finally(() => progress.stop());
