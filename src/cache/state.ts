@@ -70,6 +70,9 @@ const treeRecords = {
   },
 };
 
+/** Records held before they are appended to the log without waiting for save(). */
+const FLUSH_EVERY = 4096;
+
 interface Codec<T> {
   encode(key: string, entry: T): string;
   decode(body: string): [string, T] | undefined;
@@ -121,20 +124,28 @@ class LoggedMap<T> {
   set(key: string, entry: T): void {
     this.loaded?.set(key, entry);
     this.pending.push(this.codec.encode(key, entry));
+    // An add of 100k files would otherwise hold 100k encoded records until the end (peak RSS);
+    // each record is true on its own, so writing some early is as safe as writing them last.
+    if (this.pending.length >= FLUSH_EVERY) this.flush();
+  }
+
+  private flush(): void {
+    this.records += this.pending.length;
+    this.log.append(this.pending);
+    this.pending = [];
   }
 
   /** Appends new records; compacts when the log has grown to twice the live entries. */
   save(): void {
     if (this.pending.length === 0) return;
-    this.records += this.pending.length;
     // Compaction needs the live entries; a log never read is only appended to until it is.
-    if (this.loaded !== undefined && this.records > 2 * this.loaded.size + 1000) {
-      this.log.rewrite([...this.entries].map(([key, entry]) => this.codec.encode(key, entry)));
-      this.records = this.entries.size;
+    if (this.loaded !== undefined && this.records + this.pending.length > 2 * this.loaded.size + 1000) {
+      this.log.rewrite([...this.loaded].map(([key, entry]) => this.codec.encode(key, entry)));
+      this.records = this.loaded.size;
+      this.pending = [];
     } else {
-      this.log.append(this.pending);
+      this.flush();
     }
-    this.pending = [];
   }
 }
 

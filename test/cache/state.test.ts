@@ -97,6 +97,18 @@ describe('StateStore', () => {
     expect(r.isVerified('md5', '/c/aa/bb.dir', 'stamp-2')).toBe(false);
   });
 
+  it('appends records in blocks before save(), each readable on its own (bounded memory, crash-safe)', () => {
+    const dir = tempDir();
+    const s = StateStore.open(dir);
+    for (let i = 0; i < 5000; i++) s.set('md5', `/w/${i}`, st(i, 1n, 1), 'e'.repeat(32));
+    // not saved (a process killed here): the first block is already on disk, whole
+    const early = StateStore.open(dir);
+    expect(early.size).toBe(4096);
+    expect(early.get('md5', '/w/4095', st(4095, 1n, 1))).toBe('e'.repeat(32));
+    s.save();
+    expect(StateStore.open(dir).size).toBe(5000);
+  });
+
   it('starts afresh on an unknown log format', () => {
     const dir = tempDir();
     fs.writeFileSync(path.join(dir, 'cpv-state.log'), 'something else\nmd5\t1\t1\t1\tx\t"/a"\t0\n');
