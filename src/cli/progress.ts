@@ -21,6 +21,22 @@ export interface Progress {
   stop(): void;
 }
 
+/** One bar per target (an output being added or checked out), made when its first count comes. */
+export function barPerTarget(
+  progress: Progress,
+  unit: ProgressUnit,
+): (event: { target: string; done: number; total: number }) => void {
+  const bars = new Map<string, ProgressBar>();
+  return ({ target, done, total }) => {
+    let bar = bars.get(target);
+    if (bar === undefined) {
+      bar = progress.bar(target, total, unit);
+      bars.set(target, bar);
+    }
+    bar.update(done, total);
+  };
+}
+
 const NO_BAR: ProgressBar = { update() {}, stop() {} };
 export const NO_PROGRESS: Progress = { bar: () => NO_BAR, stop() {} };
 

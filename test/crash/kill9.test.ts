@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { seeded } from '../helpers/seeded.js';
 import { gitCli, gitRepo, tempDir } from '../helpers/tmp.js';
 
 const projectRoot = path.resolve(import.meta.dirname, '../..');
@@ -28,18 +29,6 @@ beforeAll(() => {
   bin = path.join(snap, 'dist', 'cli.js');
 });
 const ROUNDS = 3;
-
-/** mulberry32: a small seeded PRNG. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function cpv(cwd: string, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8' });
@@ -75,7 +64,7 @@ function timed(fn: () => void): number {
 
 /** Writes a data set: many small files and a few larger ones, contents derived from `seed`. */
 function writeData(root: string, seed: number, files = 160): void {
-  const next = rng(seed);
+  const next = seeded(seed);
   for (let i = 0; i < files; i++) {
     const p = path.join(root, 'data', `d${i % 8}`, `f${i}.bin`);
     fs.mkdirSync(path.dirname(p), { recursive: true });
@@ -156,7 +145,7 @@ describe('kill -9, then rerun', () => {
     // Measure a clean add on a twin repo to know the window to kill in.
     const twin = freshRepo(seed);
     const full = timed(() => cpvOk(twin, 'add', 'data', 'model.bin'));
-    const delay = 40 + Math.floor(rng(seed)() * full);
+    const delay = 40 + Math.floor(seeded(seed)() * full);
     const { killed } = await runAndKill(root, ['add', 'data', 'model.bin'], delay);
     const label = `add seed ${seed} delay ${delay}/${full}ms killed=${killed}`;
     assertCacheIntact(root, `${label} (after kill)`);
@@ -179,7 +168,7 @@ describe('kill -9, then rerun', () => {
     expect(workspace(root)).toEqual(expected);
     fs.rmSync(path.join(root, 'data'), { recursive: true });
     fs.rmSync(path.join(root, 'model.bin'));
-    const delay = 40 + Math.floor(rng(seed)() * full);
+    const delay = 40 + Math.floor(seeded(seed)() * full);
     const { killed } = await runAndKill(root, ['checkout'], delay);
     const label = `checkout seed ${seed} delay ${delay}/${full}ms killed=${killed}`;
     cpvOk(root, 'checkout');
@@ -202,7 +191,7 @@ describe('kill -9, then rerun', () => {
     const expected = workspace(root);
     // The window to kill in: a dry run reads everything a real run reads.
     const full = 2 * timed(() => cpvOk(root, 'gc', '-w', '--dry'));
-    const delay = 40 + Math.floor(rng(seed)() * full);
+    const delay = 40 + Math.floor(seeded(seed)() * full);
     const { killed } = await runAndKill(root, ['gc', '-w', '-f'], delay);
     const label = `gc seed ${seed} delay ${delay}/${full}ms killed=${killed}`;
     assertCacheIntact(root, `${label} (after kill)`);

@@ -12,6 +12,7 @@
  *   refused — to the client exactly a stopped server; `restore()` listens again on the same port.
  */
 import * as net from 'node:net';
+import { seeded } from './seeded.js';
 
 export interface Faults {
   /** Delay added to every chunk, in both directions. */
@@ -60,18 +61,6 @@ export interface FaultProxy {
   /** "Server restarted": listen again on the same port. */
   restore(): Promise<void>;
   close(): Promise<void>;
-}
-
-/** mulberry32: a small seeded generator (the same as the kill test's). */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** What one connection will suffer (byte counts from the moment it was planned). */

@@ -13,6 +13,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { seeded } from '../helpers/seeded.js';
 import { gitCli, gitRepo, tempDir } from '../helpers/tmp.js';
 import { record } from './tally.js';
 
@@ -31,18 +32,6 @@ let cases = 0;
 let faults = 0;
 let failures = 0;
 afterAll(() => record('kill -9', { cases, faults, failures }));
-
-/** mulberry32: a small seeded generator, so a failing kill point can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function cpvSync(cwd: string, ...args: string[]) {
   const r = spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8', env });

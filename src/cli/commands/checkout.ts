@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { CheckoutChange } from '../../api/checkout.js';
 import { EXIT } from '../exit-codes.js';
-import type { ProgressBar } from '../progress.js';
+import { barPerTarget } from '../progress.js';
 import { LOCK_WAIT_MS } from '../render.js';
 import type { CommandContext } from './context.js';
 
@@ -34,7 +34,6 @@ function checkoutAction(ctx: CommandContext) {
   return async (targets: string[], flags: CheckoutFlags): Promise<number> => {
     const { checkout } = await import('../../api/checkout.js');
     const progress = await ctx.progress(flags);
-    const bars = new Map<string, ProgressBar>();
     const result = await checkout(targets, {
       cwd: ctx.cwd,
       force: flags.force,
@@ -43,14 +42,7 @@ function checkoutAction(ctx: CommandContext) {
       signal: ctx.signal,
       waitMs: LOCK_WAIT_MS,
       onWait: (holder) => ctx.output.err(`Waiting for the repository lock held by process ${holder}…\n`),
-      onProgress: ({ target, done, total }) => {
-        let bar = bars.get(target);
-        if (bar === undefined) {
-          bar = progress.bar(target, total, 'files');
-          bars.set(target, bar);
-        }
-        bar.update(done, total);
-      },
+      onProgress: barPerTarget(progress, 'files'),
     }).finally(() => progress.stop());
     if (!flags.quiet) ctx.output.out(renderCheckoutChanges(result.changes));
     for (const p of result.missing) ctx.output.err(`WARNING: '${p}' is not in the cache; skipped.\n`);
