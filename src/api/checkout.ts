@@ -16,6 +16,7 @@ import { copyFilesOut } from '../cache/pool.js';
 import { hashNameOf } from '../dvcfile/dvcfile.js';
 import { type ManifestEntry, parseManifest } from '../dvcfile/manifest.js';
 import { CpvError } from '../errors.js';
+import { dirFilesInCache } from './dir-complete.js';
 import { type LockOptions, withRepoLock } from './lock.js';
 import { fileStat, hashOutput, remember } from './outputs.js';
 import { Repo } from './repo.js';
@@ -175,7 +176,12 @@ async function planOutput(repo: Repo, sel: SelectedOutput, relink: boolean): Pro
     const entries = await manifestEntries(repo, oid, hashName);
     if (entries === undefined) return undefined;
     const wanted = entries.filter((e) => inFilter(e.relpath, sel.filter));
-    if (!(await allInCache(repo, wanted, hashName))) return undefined;
+    // The whole tree: its completeness may be remembered (dir-complete.ts); part of it: ask.
+    const present =
+      sel.filter === undefined
+        ? await dirFilesInCache(repo, oid, hashName, () => wanted.map((e) => e.md5))
+        : await allInCache(repo, wanted, hashName);
+    if (!present) return undefined;
     return planDirectory(repo, sel, hashName, wanted, relink);
   }
   if ((await repo.odb.check(oid, hashName)) !== 'ok') return undefined;
