@@ -6,10 +6,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { HashName } from '../cache/hash.js';
-import { parseManifest } from '../dvcfile/manifest.js';
 import { CpvError } from '../errors.js';
 import { toPosix } from '../fsutil.js';
 import { GitHistory, lockOutputs, type RecordedOutput } from '../git/history.js';
+import { readManifest } from './cached-manifest.js';
 import { hashOutput } from './outputs.js';
 import type { Repo } from './repo.js';
 import { loadAllStageFiles } from './stages.js';
@@ -73,22 +73,6 @@ export async function recordedOutputs(repo: Repo, rev: string | undefined): Prom
   if (rev === undefined) return workspaceOutputs(repo);
   const history = historyOf(repo);
   return history.outputsAt(await history.resolveCommit(rev));
-}
-
-/** A manifest's entries, or undefined when the `.dir` object is not in the cache. */
-export function readManifest(
-  repo: Repo,
-  oid: string,
-  hashName: HashName,
-): Array<{ md5: string; relpath: string }> | undefined {
-  const p = repo.odb.pathFor(oid, hashName);
-  let text: string;
-  try {
-    text = fs.readFileSync(p, 'utf8');
-  } catch {
-    return undefined;
-  }
-  return parseManifest(text, p);
 }
 
 /** Recorded outputs as entries, directories expanded when their manifest is in the cache. */

@@ -18,7 +18,8 @@ import type { HashName } from '../cache/hash.js';
 import { objectRoot, TEMP_PREFIX } from '../cache/odb.js';
 import { CpvError } from '../errors.js';
 import type { RecordedOutput } from '../git/history.js';
-import { historyOf, readManifest, workspaceOutputs } from './data-index.js';
+import { readManifest } from './cached-manifest.js';
+import { historyOf, workspaceOutputs } from './data-index.js';
 import { type LockOptions, withRepoLock } from './lock.js';
 import { Repo } from './repo.js';
 

@@ -9,8 +9,9 @@ import { hashFile } from '../cache/hash.js';
 import { hashFiles, storeFiles } from '../cache/pool.js';
 import { treeFingerprint } from '../cache/tree-stamp.js';
 import { type WalkEntry, walkTreeAsync } from '../cache/walk.js';
-import { type ManifestEntry, manifestOid, parseManifest, serializeManifest } from '../dvcfile/manifest.js';
+import { type ManifestEntry, manifestOid, serializeManifest } from '../dvcfile/manifest.js';
 import { CpvError, errnoCode } from '../errors.js';
+import { readManifest } from './cached-manifest.js';
 import { dirFilesInCache } from './dir-complete.js';
 import type { Repo } from './repo.js';
 
@@ -206,18 +207,12 @@ function manifestGone(repo: Repo, oid: string): CpvError {
   });
 }
 
+/** The manifest, or undefined when it is missing or damaged (the tree is then hashed afresh). */
 function readManifestIfCached(repo: Repo, oid: string, hashName: HashName): ManifestEntry[] | undefined {
-  const p = repo.odb.pathFor(oid, hashName);
-  let text: string;
   try {
-    text = fs.readFileSync(p, 'utf8');
+    return readManifest(repo, oid, hashName);
   } catch {
     return undefined;
-  }
-  try {
-    return parseManifest(text, p);
-  } catch {
-    return undefined; // a damaged manifest: hash the tree afresh (gc/fetch deal with the object)
   }
 }
 

