@@ -2,7 +2,7 @@
  * The stat fields the walk and the state store need, packed four to a path in a BigInt64Array
  * (shared between threads by stat-pool.ts): inode, mtime in ns, size, mode.
  */
-import * as fs from 'node:fs';
+import { lstatFields } from './raw-lstat.js';
 
 export const STAT_FIELDS = 4;
 
@@ -12,16 +12,16 @@ export function lstatInto(
   values: BigInt64Array,
   i: number,
 ): { code: string | undefined; message: string } | undefined {
-  let st: fs.BigIntStats;
+  let st: ReturnType<typeof lstatFields>;
   try {
-    st = fs.lstatSync(p, { bigint: true });
+    st = lstatFields(p);
   } catch (err) {
     return { code: (err as NodeJS.ErrnoException).code, message: (err as Error).message };
   }
   const o = STAT_FIELDS * i;
-  values[o] = st.ino;
-  values[o + 1] = st.mtimeNs;
-  values[o + 2] = st.size;
-  values[o + 3] = st.mode;
+  values[o] = st[0];
+  values[o + 1] = st[1];
+  values[o + 2] = st[2];
+  values[o + 3] = st[3];
   return undefined;
 }

@@ -7,6 +7,7 @@
  */
 import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { BINDING_FIELDS, usesBinding } from './raw-lstat.js';
 import { lstatInto, STAT_FIELDS } from './stat-fields.js';
 
 /** Paths per grab from the shared counter: big enough to make the atomics rare. */
@@ -30,9 +31,21 @@ const WORKER_SOURCE = String.raw`
 'use strict';
 const { parentPort } = require('node:worker_threads');
 const fs = require('node:fs');
-parentPort.once('message', ({ joined, values, counter, chunk }) => {
+parentPort.once('message', ({ joined, values, counter, chunk, binding }) => {
   const paths = joined.split('\0');
   const out = new BigInt64Array(values);
+  // The main thread checked Node's fs binding against fs.lstatSync (raw-lstat.ts); same process, same binding.
+  const raw = binding && process.binding('fs');
+  const NS = 1000000000n;
+  const lstat = raw
+    ? (p, o) => {
+        const a = raw.lstat(p, true, undefined, true);
+        out[o] = a[binding.ino]; out[o + 1] = a[binding.mtimeS] * NS + a[binding.mtimeNs]; out[o + 2] = a[binding.size]; out[o + 3] = a[binding.mode];
+      }
+    : (p, o) => {
+        const st = fs.lstatSync(p, { bigint: true });
+        out[o] = st.ino; out[o + 1] = st.mtimeNs; out[o + 2] = st.size; out[o + 3] = st.mode;
+      };
   const next = new Int32Array(counter);
   const failures = [];
   for (;;) {
@@ -41,8 +54,7 @@ parentPort.once('message', ({ joined, values, counter, chunk }) => {
     const end = Math.min(paths.length, start + chunk);
     for (let i = start; i < end; i++) {
       try {
-        const st = fs.lstatSync(paths[i], { bigint: true });
-        out[4 * i] = st.ino; out[4 * i + 1] = st.mtimeNs; out[4 * i + 2] = st.size; out[4 * i + 3] = st.mode;
+        lstat(paths[i], 4 * i);
       } catch (err) {
         failures.push({ index: i, code: err && err.code, message: String(err && err.message) });
       }
@@ -95,6 +107,12 @@ function runHelper(
     worker.once('error', reject);
     // A helper that dies without answering leaves its chunks undone: fail, never return zeros.
     worker.once('exit', (code) => reject(new Error(`stat helper thread exited (${code}) before answering`)));
-    worker.postMessage({ joined, values: values.buffer, counter: counter.buffer, chunk: CHUNK });
+    worker.postMessage({
+      joined,
+      values: values.buffer,
+      counter: counter.buffer,
+      chunk: CHUNK,
+      binding: usesBinding() ? BINDING_FIELDS : undefined,
+    });
   });
 }

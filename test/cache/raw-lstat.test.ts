@@ -1,0 +1,52 @@
+/**
+ * raw-lstat.ts reads Node's fs binding instead of building Stats objects. It must give what
+ * fs.lstatSync gives, for every kind of entry, and fail the same way.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { lstatFields, usesBinding } from '../../src/cache/raw-lstat.js';
+import { tempDir } from '../helpers/tmp.js';
+
+function viaFs(p: string): bigint[] {
+  const st = fs.lstatSync(p, { bigint: true });
+  return [st.ino, st.mtimeNs, st.size, st.mode];
+}
+
+describe('lstatFields', () => {
+  it('uses the binding on this Node (the speed-up the walk counts on)', () => {
+    expect(usesBinding()).toBe(true);
+  });
+
+  it('equals fs.lstatSync for a file, an executable, an empty file, a directory and a symlink', () => {
+    const d = tempDir();
+    fs.writeFileSync(path.join(d, 'f'), 'x'.repeat(12345));
+    fs.writeFileSync(path.join(d, 'x'), '#!/bin/sh\n', { mode: 0o755 });
+    fs.writeFileSync(path.join(d, 'empty'), '');
+    fs.mkdirSync(path.join(d, 'dir'));
+    fs.symlinkSync('f', path.join(d, 'link'));
+    fs.symlinkSync('missing', path.join(d, 'dangling'));
+    // A whole-second and a pre-1970 mtime: the seconds/nanoseconds split must add up both ways.
+    fs.utimesSync(path.join(d, 'empty'), 1_700_000_000, 1_700_000_000);
+    fs.utimesSync(path.join(d, 'x'), -12.25, -12.25);
+    for (const name of ['f', 'x', 'empty', 'dir', 'link', 'dangling']) {
+      const p = path.join(d, name);
+      expect([...lstatFields(p)], name).toEqual(viaFs(p));
+    }
+  });
+
+  it('throws the error fs.lstatSync throws', () => {
+    const d = tempDir();
+    fs.writeFileSync(path.join(d, 'file'), '');
+    for (const p of [path.join(d, 'nope'), path.join(d, 'file', 'below')]) {
+      let want: NodeJS.ErrnoException | undefined;
+      try {
+        fs.lstatSync(p);
+      } catch (err) {
+        want = err as NodeJS.ErrnoException;
+      }
+      expect(want).toBeDefined();
+      expect(() => lstatFields(p)).toThrow(expect.objectContaining({ code: want?.code }));
+    }
+  });
+});
