@@ -6,7 +6,9 @@
  * the state store) before anything is touched. Workspace data that would be overwritten or removed
  * and is not in the cache would be lost, so it is refused (listing every such path) unless
  * `force` is given. Links go through the Linker (temp + rename), so a killed checkout leaves each
- * file either old or new, never half-written; a rerun finishes the job.
+ * file either old or new, never half-written; a rerun finishes the job. Copies of many files that
+ * are not there yet are created in place instead, marked partial until complete and listed in a
+ * journal, so a rerun removes what a kill left half-written (checkout-journal.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -16,6 +18,7 @@ import { copyFilesOut } from '../cache/pool.js';
 import { hashNameOf } from '../dvcfile/dvcfile.js';
 import { type ManifestEntry, parseManifest } from '../dvcfile/manifest.js';
 import { CpvError } from '../errors.js';
+import { beginInPlace, endInPlace, recoverInPlace } from './checkout-journal.js';
 import { dirFilesInCache } from './dir-complete.js';
 import { type LockOptions, withRepoLock } from './lock.js';
 import { fileStat, hashOutput, remember } from './outputs.js';
@@ -63,6 +66,8 @@ interface LinkItem {
   abs: string;
   md5: string;
   isexec: boolean;
+  /** Nothing was at `abs` when planned: it may be created in place (checkout-journal.ts). */
+  fresh?: boolean;
 }
 
 /** What checking out one output will do. */
@@ -85,6 +90,7 @@ export async function checkout(targets: string[] = [], opts: CheckoutOptions = {
 }
 
 async function checkoutLocked(repo: Repo, targets: string[], opts: CheckoutOptions): Promise<CheckoutResult> {
+  recoverInPlace(repo.dvcDir, repo.root);
   const stages = await loadAllStageFiles(repo);
   const selected = selectOutputs(repo, stages, targets, { allowInside: true }).filter(
     (s) => s.tracked.out.md5 !== undefined && s.tracked.out.cache !== false,
@@ -260,10 +266,11 @@ async function planDirectory(
 ): Promise<OutputPlan> {
   const root = sel.tracked.abs;
   const plan = emptyPlan(root, `${repo.display(root)}/`, hashName);
-  const toLink = (e: ManifestEntry): LinkItem => ({
+  const toLink = (e: ManifestEntry, fresh: boolean): LinkItem => ({
     abs: path.join(root, ...e.relpath.split('/')),
     md5: e.md5,
     isexec: false,
+    fresh,
   });
   const st = fs.statSync(root, { throwIfNoEntry: false });
   if (st === undefined || !st.isDirectory()) {
@@ -273,7 +280,7 @@ async function planDirectory(
     } else if (fs.lstatSync(root, { throwIfNoEntry: false }) !== undefined) {
       plan.removals.push(root);
     }
-    plan.links = wanted.map(toLink);
+    plan.links = wanted.map((e) => toLink(e, true));
     plan.kind = st === undefined ? 'added' : 'modified';
     return plan;
   }
@@ -287,7 +294,9 @@ async function planDirectory(
     if (file !== undefined && file.md5 !== entry.md5 && !(await repo.odb.exists(file.md5, hashName))) {
       plan.atRisk.push(repo.display(file.entry.path));
     }
-    plan.links.push(toLink(entry));
+    // Absent from the walk: most likely absent, else (an ignored file) the in-place create
+    // finds it there and falls back to temp + rename.
+    plan.links.push(toLink(entry, file === undefined));
     if (file === undefined || file.md5 !== entry.md5) plan.kind = 'modified';
   }
   for (const [relpath, file] of have) {
@@ -406,10 +415,16 @@ async function copyInParallel(
   for (const item of items) prepare(item);
   const sources = items.map((item) => repo.odb.pathFor(item.md5, hashName));
   const targets = items.map((item) => item.abs);
+  const fresh = items.map((item) => item.fresh === true);
+  const inPlace = targets.filter((_, i) => fresh[i]);
+  if (inPlace.length > 0) beginInPlace(repo.dvcDir, repo.root, inPlace);
   const copied = await copyFilesOut(sources, targets, workspaceFileMode(false), {
+    fresh,
     signal: opts.signal,
     onProgress: (done) => opts.onProgress(done),
   });
+  // Only on success: after a failure a worker may still be writing; the next checkout recovers.
+  if (inPlace.length > 0) endInPlace(repo.dvcDir);
   // The new files (new inodes) are known to hold their md5s: the next status need not read them.
   for (let i = 0; i < copied.length; i++) {
     remember(repo, hashName, { path: targets[i]!, ...copied[i]! }, items[i]!.md5);

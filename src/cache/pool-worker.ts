@@ -12,14 +12,21 @@
  * Protocol: the parent posts `{ id, op: 'hash' | 'store', hashName, root, paths }`; the worker
  * answers `{ id, results: [{ md5, size }, …], error? }` where `error` stops the batch at that path
  * (`{ code, message, path, kind: 'read' | 'write' | 'workspace' }`). Jobs run one at a time, in
- * arrival order. `{ op: 'copy', paths, targets, mode }` copies cache objects out to the workspace
- * (checkout with cache.type copy): each through a temp named as `tempPathFor` names it, created with
- * `mode` and renamed over its target; results are the new files' `{ ino, mtimeNs, size }`.
+ * arrival order. `{ op: 'copy', paths, targets, mode, fresh? }` copies cache objects out to the
+ * workspace (checkout with cache.type copy): each through a temp named as `tempPathFor` names it,
+ * created with `mode` and renamed over its target, or, where `fresh[i]`, created in place (see
+ * `createOut`); results are the new files' `{ ino, mtimeNs, size }`.
  *
  * Small files (up to `smallLimit` bytes) are read whole with synchronous reads into one reused
  * buffer: per-call thread-pool round trips dominate small-file work. Longer files continue through
  * an async streaming loop with two 1 MiB buffers, never held whole in memory.
  */
+/**
+ * The mode of a file checkout is still writing in place: no permission bits. A finished file has
+ * its real mode, so a leftover with this one is known to be partial (see api/checkout-journal.ts).
+ */
+export const PARTIAL_MODE = 0;
+
 export const WORKER_SOURCE = String.raw`
 'use strict';
 const { parentPort, threadId, workerData } = require('node:worker_threads');
@@ -29,6 +36,7 @@ const path = require('node:path');
 const crypto = require('node:crypto');
 
 const CHUNK = 1 << 20; // md5-dos2unix chunk and streaming read size
+const PARTIAL_MODE = ${PARTIAL_MODE};
 const SMALL = workerData.smallLimit; // a multiple of CHUNK
 const OBJECT_MODE = 0o444;
 const FIX_MODE = workerData.fixMode; // the umask strips bits of 0o444: chmod temps explicitly
@@ -291,6 +299,64 @@ function workspaceTemp(target) {
   return path.join(path.dirname(target), name);
 }
 
+/**
+ * A target that did not exist when checkout planned: created in place, without a temp and a
+ * rename (half the directory updates of a copy, which is what a checkout of many small files
+ * costs). It is created with no permission bits and given \`mode\` only once its bytes are all
+ * written, so a killed run leaves it marked partial; checkout-journal.ts removes such files on the
+ * next checkout. Something in the way (EEXIST) gets the temp + rename copy instead.
+ */
+function createOut(src, target, mode) {
+  let input;
+  let output;
+  try {
+    input = fs.openSync(src, 'r');
+  } catch (err) {
+    throw tag(err, src, 'read');
+  }
+  try {
+    try {
+      output = fs.openSync(target, 'wx', PARTIAL_MODE);
+    } catch (err) {
+      if (err && err.code === 'EEXIST') return copyOut(src, target, mode);
+      throw tag(err, target, 'workspace');
+    }
+    try {
+      copyBytes(input, output, src, target);
+      fs.fchmodSync(output, mode);
+      const st = fs.fstatSync(output, { bigint: true });
+      fs.closeSync(output);
+      output = undefined;
+      return { ino: st.ino, mtimeNs: st.mtimeNs, size: Number(st.size) };
+    } catch (err) {
+      if (output !== undefined) fs.closeSync(output);
+      fs.rmSync(target, { force: true });
+      throw tag(err, target, 'workspace');
+    }
+  } finally {
+    fs.closeSync(input);
+  }
+}
+
+/** All bytes of \`input\` to \`output\`, through the worker's scratch buffer. */
+function copyBytes(input, output, src, target) {
+  for (let pos = 0; ; ) {
+    let n;
+    try {
+      n = fs.readSync(input, scratch, 0, CHUNK, pos);
+    } catch (err) {
+      throw tag(err, src, 'read');
+    }
+    if (n === 0) return;
+    pos += n;
+    try {
+      writeAllSync(output, scratch.subarray(0, n));
+    } catch (err) {
+      throw tag(err, target, 'workspace');
+    }
+  }
+}
+
 function copyOut(src, target, mode) {
   const tmp = workspaceTemp(target);
   let input;
@@ -306,21 +372,7 @@ function copyOut(src, target, mode) {
     } catch (err) {
       throw tag(err, target, 'workspace');
     }
-    for (let pos = 0; ; ) {
-      let n;
-      try {
-        n = fs.readSync(input, scratch, 0, CHUNK, pos);
-      } catch (err) {
-        throw tag(err, src, 'read');
-      }
-      if (n === 0) break;
-      pos += n;
-      try {
-        writeAllSync(output, scratch.subarray(0, n));
-      } catch (err) {
-        throw tag(err, target, 'workspace');
-      }
-    }
+    copyBytes(input, output, src, target);
     // open() applied the umask; only a umask that strips a bit of mode needs the chmod.
     if ((mode & ~workerData.umask) !== mode) fs.fchmodSync(output, mode);
     const st = fs.fstatSync(output, { bigint: true });
@@ -341,7 +393,10 @@ async function runJob(job) {
   const results = [];
   try {
     if (job.op === 'copy') {
-      for (let i = 0; i < job.paths.length; i++) results.push(copyOut(job.paths[i], job.targets[i], job.mode));
+      for (let i = 0; i < job.paths.length; i++) {
+        const copy = job.fresh !== undefined && job.fresh[i] ? createOut : copyOut;
+        results.push(copy(job.paths[i], job.targets[i], job.mode));
+      }
       parentPort.postMessage({ id: job.id, results });
       return;
     }

@@ -50,6 +50,8 @@ interface Job {
   /** 'copy': where each of `paths` goes, and the mode the copies get. */
   targets?: string[];
   mode?: number;
+  /** 'copy': which targets were absent when planned (created in place, see pool-worker.ts). */
+  fresh?: boolean[];
 }
 
 interface WorkerErrorInfo {
@@ -140,8 +142,9 @@ export class WorkerPool {
     sources: readonly string[],
     targets: readonly string[],
     mode: number,
-    opts: Pick<PoolRunOptions, 'onProgress' | 'signal'> = {},
+    opts: CopyOutOptions = {},
   ): Promise<CopiedFile[]> {
+    const { fresh } = opts;
     return this.runBatches<CopiedFile>(
       sources.length,
       (start, end) => ({
@@ -151,6 +154,7 @@ export class WorkerPool {
         paths: sources.slice(start, end),
         targets: targets.slice(start, end),
         mode,
+        fresh: fresh?.slice(start, end),
       }),
       opts,
     );
@@ -372,15 +376,25 @@ async function viaPool(
   return shared.run(op, paths, hashName, root, opts);
 }
 
+export interface CopyOutOptions extends Pick<PoolRunOptions, 'onProgress' | 'signal'> {
+  /**
+   * `fresh[i]`: `targets[i]` did not exist when the caller looked, so it is created in place
+   * (no temp, no rename) with `PARTIAL_MODE` until complete. The caller must be able to find such
+   * leftovers after a kill (checkout keeps a journal of them).
+   */
+  fresh?: readonly boolean[];
+}
+
 /**
  * Copies cache objects out to the workspace on the shared pool (checkout with cache.type copy):
- * `sources[i]` to `targets[i]`, whose directories must exist. Each copy is temp + rename.
+ * `sources[i]` to `targets[i]`, whose directories must exist. Each copy is temp + rename, or in
+ * place for `fresh` targets.
  */
 export async function copyFilesOut(
   sources: readonly string[],
   targets: readonly string[],
   mode: number,
-  opts: Pick<PoolRunOptions, 'onProgress' | 'signal'> = {},
+  opts: CopyOutOptions = {},
 ): Promise<CopiedFile[]> {
   shared ??= new WorkerPool();
   return shared.copy(sources, targets, mode, opts);

@@ -64,6 +64,38 @@ describe('WorkerPool.copy', () => {
   });
 });
 
+describe('WorkerPool.copy of fresh targets (created in place)', () => {
+  it('writes each in place with its mode, no temp, and falls back to temp + rename when one exists', async () => {
+    const root = tempDir();
+    const src = sources(path.join(root, 'src'), 30);
+    fs.mkdirSync(path.join(root, 'out'));
+    const targets = src.map((_, i) => path.join(root, 'out', `t${i}`));
+    fs.writeFileSync(targets[7]!, 'appeared after planning');
+    const got = await pool.copy(src, targets, 0o644, { fresh: src.map(() => true) });
+    for (let i = 0; i < src.length; i++) {
+      const st = fs.statSync(targets[i]!, { bigint: true });
+      expect(fs.readFileSync(targets[i]!, 'utf8')).toBe(fs.readFileSync(src[i]!, 'utf8'));
+      expect(Number(st.mode) & 0o7777).toBe(0o644);
+      expect(got[i]).toEqual({ ino: st.ino, mtimeNs: st.mtimeNs, size: Number(st.size) });
+    }
+    expect(fs.readdirSync(path.join(root, 'out')).filter((n) => n.includes('.tmp-'))).toEqual([]);
+  });
+
+  it('removes the file it was writing when a copy fails', async () => {
+    const root = tempDir();
+    const src = sources(path.join(root, 'src'), 3);
+    fs.mkdirSync(path.join(root, 'out'));
+    // A directory as a source: open works, read fails (EISDIR) after the target was created.
+    fs.rmSync(src[1]!);
+    fs.mkdirSync(src[1]!);
+    const targets = src.map((_, i) => path.join(root, 'out', `t${i}`));
+    const err = await pool.copy(src, targets, 0o644, { fresh: [true, true, true] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CpvError);
+    expect(fs.existsSync(targets[1]!)).toBe(false);
+    expect(fs.readFileSync(targets[0]!, 'utf8')).toBe(fs.readFileSync(src[0]!, 'utf8'));
+  });
+});
+
 describe('checkout copies a large directory on the pool', () => {
   it('restores every file with the workspace mode, and status is clean', async () => {
     const dir = gitRepo();
