@@ -2,7 +2,7 @@
  * The stat fields the walk and the state store need, packed four to a path in a BigInt64Array
  * (shared between threads by stat-pool.ts): inode, mtime in ns, size, mode.
  */
-import { lstatFields } from './raw-lstat.js';
+import { lstatFields } from './raw-fs.js';
 
 export const STAT_FIELDS = 4;
 

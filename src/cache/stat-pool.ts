@@ -7,7 +7,7 @@
  */
 import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { BINDING_FIELDS, usesBinding } from './raw-lstat.js';
+import { BINDING_FIELDS, usesBinding } from './raw-fs.js';
 import { lstatInto, STAT_FIELDS } from './stat-fields.js';
 
 /** Paths per grab from the shared counter: big enough to make the atomics rare. */
@@ -34,7 +34,7 @@ const fs = require('node:fs');
 parentPort.once('message', ({ joined, values, counter, chunk, binding }) => {
   const paths = joined.split('\0');
   const out = new BigInt64Array(values);
-  // The main thread checked Node's fs binding against fs.lstatSync (raw-lstat.ts); same process, same binding.
+  // The main thread checked Node's fs binding against fs.lstatSync (raw-fs.ts); same process, same binding.
   const raw = binding && process.binding('fs');
   const NS = 1000000000n;
   const lstat = raw

@@ -24,6 +24,7 @@ import {
 } from '../dvcfile/manifest.js';
 import { CpvError, errnoCode } from '../errors.js';
 import { DVCIGNORE_FILE, type DvcIgnore, IgnoreScope, isExcludedByDefault } from './dvcignore.js';
+import { DIRENT_DIR, DIRENT_FILE, DIRENT_LINK, type DirListing, listDir } from './raw-fs.js';
 import { STAT_FIELDS } from './stat-fields.js';
 import { lstatMany } from './stat-pool.js';
 
@@ -125,11 +126,12 @@ class Walker {
 
   /** Lists one directory: records its files and queues its subdirectories. */
   private visit(dir: Item, stack: Item[]): void {
-    const dirents = readDir(dir.abs);
-    if (this.isSubRepo(dir.abs, dirents)) return;
-    const scope = this.scopeOf(dir, dirents);
-    for (const dirent of dirents) {
-      const name = dirent.name;
+    const { names, types } = readDir(dir.abs);
+    if (this.isSubRepo(dir.abs, names, types)) return;
+    const scope = this.scopeOf(dir, names);
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
+      const type = types[i];
       const child: Item = {
         name,
         abs: dir.abs + path.sep + name,
@@ -137,13 +139,13 @@ class Walker {
         repoRel: dir.repoRel === undefined ? undefined : dir.repoRel === '' ? name : `${dir.repoRel}/${name}`,
         parentScope: scope,
       };
-      if (dirent.isDirectory()) {
+      if (type === DIRENT_DIR) {
         if (!this.isIgnored(child, true)) stack.push(child);
-      } else if (dirent.isFile()) {
+      } else if (type === DIRENT_FILE) {
         if (this.isIgnored(child, false)) continue;
         if (this.deferStats) this.addDeferred(child);
         else this.addFile(child, statFile(child.abs), false);
-      } else if (dirent.isSymbolicLink()) {
+      } else if (type === DIRENT_LINK) {
         this.visitSymlink(child);
       } else if (!this.isIgnored(child, false)) {
         throw unsupported(child.abs);
@@ -206,26 +208,26 @@ class Walker {
    * A directory holding an entry named `.dvc` belongs to another DVC repo, except the repo root
    * (or, when no repo root is known, the walked root).
    */
-  private isSubRepo(abs: string, dirents: fs.Dirent[]): boolean {
+  private isSubRepo(abs: string, names: string[], types: number[]): boolean {
     if (abs === (this.repoRoot ?? this.root)) return false;
-    const marker = dirents.find((d) => d.name === '.dvc');
-    if (marker === undefined) return false;
+    const marker = names.indexOf('.dvc');
+    if (marker < 0) return false;
     // DVC tests with `exists`, which follows links: a dangling `.dvc` link marks nothing.
-    return !marker.isSymbolicLink() || fs.existsSync(path.join(abs, '.dvc'));
+    return types[marker] !== DIRENT_LINK || fs.existsSync(path.join(abs, '.dvc'));
   }
 
   /** Patterns for the entries of `dir`: the parent's, plus its own `.dvcignore` if it has one. */
-  private scopeOf(dir: Item, dirents: fs.Dirent[]): IgnoreScope {
+  private scopeOf(dir: Item, names: string[]): IgnoreScope {
     const { ignore } = this.opts;
     if (ignore === undefined || dir.repoRel === undefined) return dir.parentScope;
-    if (!dirents.some((d) => d.name === DVCIGNORE_FILE)) return dir.parentScope;
+    if (!names.includes(DVCIGNORE_FILE)) return dir.parentScope;
     return ignore.scopeBelow(dir.parentScope, dir.abs);
   }
 }
 
-function readDir(abs: string): fs.Dirent[] {
+function readDir(abs: string): DirListing {
   try {
-    return fs.readdirSync(abs, { withFileTypes: true });
+    return listDir(abs);
   } catch (err) {
     throw fsError(abs, 'list directory', err);
   }

@@ -37,6 +37,26 @@ vi.mock('node:fs', async (importOriginal) => {
     default: { ...real, readdirSync, statSync, lstatSync },
   };
 });
+// The walk lists directories and stats files through raw-fs.ts (Node's fs binding, which the
+// mock above cannot reach): the same simulated failures apply there.
+vi.mock('../../src/cache/raw-fs.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../src/cache/raw-fs.js')>();
+  const failIf = (p: string) => {
+    const code = failures.get(p);
+    if (code !== undefined) throw Object.assign(new Error(`${code}: simulated, '${p}'`), { code });
+  };
+  return {
+    ...real,
+    listDir: (p: string) => {
+      failIf(p);
+      return real.listDir(p);
+    },
+    lstatFields: (p: string) => {
+      failIf(p);
+      return real.lstatFields(p);
+    },
+  };
+});
 
 const md5File = (p: string) => createHash('md5').update(fs.readFileSync(p)).digest('hex');
 const md5Text = (s: string) => createHash('md5').update(s, 'utf8').digest('hex');

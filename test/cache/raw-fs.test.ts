@@ -1,11 +1,18 @@
 /**
- * raw-lstat.ts reads Node's fs binding instead of building Stats objects. It must give what
+ * raw-fs.ts reads Node's fs binding instead of building Stats objects. It must give what
  * fs.lstatSync gives, for every kind of entry, and fail the same way.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { lstatFields, usesBinding } from '../../src/cache/raw-lstat.js';
+import {
+  DIRENT_DIR,
+  DIRENT_FILE,
+  DIRENT_LINK,
+  listDir,
+  lstatFields,
+  usesBinding,
+} from '../../src/cache/raw-fs.js';
 import { tempDir } from '../helpers/tmp.js';
 
 function viaFs(p: string): bigint[] {
@@ -47,6 +54,43 @@ describe('lstatFields', () => {
       }
       expect(want).toBeDefined();
       expect(() => lstatFields(p)).toThrow(expect.objectContaining({ code: want?.code }));
+    }
+  });
+});
+
+describe('listDir', () => {
+  it('gives the names fs.readdirSync gives, in its order, each with its type', () => {
+    const d = tempDir();
+    fs.writeFileSync(path.join(d, 'file'), '');
+    fs.mkdirSync(path.join(d, 'dir'));
+    fs.symlinkSync('file', path.join(d, 'link'));
+    fs.symlinkSync('dir', path.join(d, 'dir-link'));
+    fs.writeFileSync(path.join(d, 'ünïcode name'), '');
+    const want = fs.readdirSync(d, { withFileTypes: true });
+    const got = listDir(d);
+    expect(got.names).toEqual(want.map((e) => e.name));
+    const typeOf: Record<string, number> = {
+      file: DIRENT_FILE,
+      dir: DIRENT_DIR,
+      link: DIRENT_LINK,
+      'dir-link': DIRENT_LINK,
+      'ünïcode name': DIRENT_FILE,
+    };
+    expect(got.types).toEqual(got.names.map((n) => typeOf[n]));
+  });
+
+  it('throws the error fs.readdirSync throws', () => {
+    const d = tempDir();
+    fs.writeFileSync(path.join(d, 'file'), '');
+    for (const p of [path.join(d, 'nope'), path.join(d, 'file')]) {
+      let code: string | undefined;
+      try {
+        fs.readdirSync(p);
+      } catch (err) {
+        code = (err as NodeJS.ErrnoException).code;
+      }
+      expect(code).toBeDefined();
+      expect(() => listDir(p)).toThrow(expect.objectContaining({ code }));
     }
   });
 });
