@@ -50,6 +50,7 @@ export type CpvErrorCode =
   | 'E_BAD_METRICS' // checkpoint metrics that are not a JSON-serializable object
   | 'E_DIRTY' // uncommitted changes in a model repo where a clean one is needed (use force)
   | 'E_NEEDS_FORCE' // the command would lose workspace data or needs confirmation: rerun with --force
+  | 'E_CHECKOUT_INTERRUPTED' // a killed checkout left half-written files: run checkout before saving data
   | 'E_NO_SPACE' // a write failed for lack of space: disk full (ENOSPC), quota (EDQUOT), file-size limit (EFBIG)
   | 'E_IO'; // other filesystem failure
 

@@ -15,6 +15,7 @@ import { CpvError } from '../errors.js';
 import { isInside, toPosix } from '../fsutil.js';
 import { addGitignoreEntry } from '../git/gitignore.js';
 import { isIgnoredByGit, isTrackedByGit, stageFiles } from '../git/scm.js';
+import { refuseIfCheckoutInterrupted } from './checkout-journal.js';
 import { type LockOptions, withRepoLock } from './lock.js';
 import { fileStat, type HashedOutput, hashOutput, remember, statOutput } from './outputs.js';
 import { Repo } from './repo.js';
@@ -62,6 +63,7 @@ export async function addTargets(targets: string[], opts: AddOptions = {}): Prom
 }
 
 async function addPlanned(repo: Repo, targets: string[], opts: AddOptions): Promise<AddResult> {
+  refuseIfCheckoutInterrupted(repo.dvcDir);
   const plan = await planTargets(repo, targets);
   const result: AddResult = { outputs: [], gitFiles: [], staged: false, warnings: [] };
   const linker = new Linker(repo.config.linkTypes);

@@ -14,6 +14,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PARTIAL_MODE } from '../cache/pool-worker.js';
+import { CpvError } from '../errors.js';
 import { isInside, writeFileAtomic } from '../fsutil.js';
 
 const JOURNAL_FILE = 'cpv-checkout-journal.json';
@@ -63,4 +64,19 @@ export function recoverInPlace(dvcDir: string, root: string): number {
   }
   endInPlace(dvcDir);
   return removed;
+}
+
+/**
+ * Refuses to save workspace data (add, commit) while a killed checkout's partial files may be in
+ * it: their cut-short bytes would be recorded as a new version.
+ */
+export function refuseIfCheckoutInterrupted(dvcDir: string): void {
+  if (!fs.existsSync(journalPath(dvcDir))) return;
+  throw new CpvError(
+    'E_CHECKOUT_INTERRUPTED',
+    'an interrupted checkout left files half-written in the workspace',
+    {
+      hint: 'Run cpv checkout to finish it (it removes the half-written files and restores them), then retry.',
+    },
+  );
 }

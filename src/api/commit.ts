@@ -14,6 +14,7 @@ import { writeDvcFile } from '../dvcfile/dvcfile.js';
 import { CpvError } from '../errors.js';
 import { stageFiles } from '../git/scm.js';
 import { chooseHashFor, relinkWorkspace } from './add.js';
+import { refuseIfCheckoutInterrupted } from './checkout-journal.js';
 import { type LockOptions, withRepoLock } from './lock.js';
 import { hashOutput } from './outputs.js';
 import { Repo } from './repo.js';
@@ -55,6 +56,7 @@ export async function commitTargets(targets: string[] = [], opts: CommitOptions 
 }
 
 async function commitLocked(repo: Repo, targets: string[], opts: CommitOptions): Promise<CommitResult> {
+  refuseIfCheckoutInterrupted(repo.dvcDir);
   const stages = await loadAllStageFiles(repo);
   const selected = selectOutputs(repo, stages, targets);
   const planned: PlannedOutput[] = [];

@@ -132,6 +132,11 @@ class Walker {
     for (let i = 0; i < names.length; i++) {
       const name = names[i]!;
       const type = types[i];
+      // Most entries are plain files waiting for a deferred stat: no Item built for them.
+      if (type === DIRENT_FILE && this.deferStats) {
+        this.visitPlainFile(dir, scope, name);
+        continue;
+      }
       const child: Item = {
         name,
         abs: dir.abs + path.sep + name,
@@ -143,8 +148,7 @@ class Walker {
         if (!this.isIgnored(child, true)) stack.push(child);
       } else if (type === DIRENT_FILE) {
         if (this.isIgnored(child, false)) continue;
-        if (this.deferStats) this.addDeferred(child);
-        else this.addFile(child, statFile(child.abs), false);
+        this.addFile(child, statFile(child.abs), false);
       } else if (type === DIRENT_LINK) {
         this.visitSymlink(child);
       } else if (!this.isIgnored(child, false)) {
@@ -183,13 +187,23 @@ class Walker {
     });
   }
 
+  /** `visit` for a regular file whose stat comes later: what `isIgnored` and `addDeferred` do, inline. */
+  private visitPlainFile(dir: Item, scope: IgnoreScope, name: string): void {
+    if (isExcludedByDefault(name, false)) return;
+    const rel = dir.rel === '' ? name : `${dir.rel}/${name}`;
+    if (dir.repoRel !== undefined && !scope.isEmpty) {
+      if (scope.ignores(dir.repoRel === '' ? name : `${dir.repoRel}/${name}`, false)) return;
+    }
+    this.addDeferred(name, dir.abs + path.sep + name, rel);
+  }
+
   /** A regular file whose stat comes later (walkTreeAsync): its place in the order is kept. */
-  private addDeferred(child: Item): void {
-    if (child.name === DVCIGNORE_FILE) throw dvcignoreInside(child.abs);
+  private addDeferred(name: string, abs: string, rel: string): void {
+    if (name === DVCIGNORE_FILE) throw dvcignoreInside(abs);
     this.slots.push(this.entries.length);
     this.entries.push({
-      relpath: child.rel,
-      path: child.abs,
+      relpath: rel,
+      path: abs,
       size: 0,
       mtimeNs: 0n,
       ino: 0n,

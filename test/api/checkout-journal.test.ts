@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { addTargets } from '../../src/api/add.js';
 import { checkout } from '../../src/api/checkout.js';
 import { beginInPlace, recoverInPlace } from '../../src/api/checkout-journal.js';
+import { commitTargets } from '../../src/api/commit.js';
 import { initRepo } from '../../src/api/init.js';
 import { repoStatus } from '../../src/api/status.js';
 import { PARTIAL_MODE } from '../../src/cache/pool-worker.js';
@@ -62,6 +63,13 @@ describe('checkout into an empty place', () => {
         fs.chmodSync(fileAt(dir, i), PARTIAL_MODE);
       }
     }
+    // Saving the workspace now would record the cut-short files as a new version.
+    for (const save of [
+      () => addTargets(['data'], { cwd: dir }),
+      () => commitTargets([], { cwd: dir, force: true }),
+    ]) {
+      await expect(save()).rejects.toMatchObject({ code: 'E_CHECKOUT_INTERRUPTED' });
+    }
     const result = await checkout([], { cwd: dir });
     expect(result.changes).toEqual([{ kind: 'modified', path: 'data/' }]);
     for (let i = 0; i < FILES; i++) {
@@ -69,6 +77,7 @@ describe('checkout into an empty place', () => {
     }
     expect(fs.existsSync(journal(dir))).toBe(false);
     expect((await repoStatus([], { cwd: dir })).stages).toEqual({});
+    await addTargets(['data'], { cwd: dir }); // and saving works again
   });
 });
 
