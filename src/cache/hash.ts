@@ -21,8 +21,12 @@ export type HashName = 'md5' | 'md5-dos2unix';
 export const DOS2UNIX_CHUNK = 1 << 20;
 /** Bytes of a chunk that decide text vs binary (`DEFAULT_CHUNK_SIZE = 512`). */
 export const TEXT_PROBE = 512;
-/** Read size of the streaming reader: a multiple of DOS2UNIX_CHUNK (measured: larger is no faster). */
-export const READ_BLOCK = DOS2UNIX_CHUNK;
+/**
+ * Read size of the streaming reader: a multiple of DOS2UNIX_CHUNK. Measured on a page-cached
+ * 2 GiB file: 4 MiB blocks let hashing run at node:crypto's own MD5 speed; 1 MiB blocks lost
+ * ~10% to per-read round trips, 8 MiB gained nothing more.
+ */
+export const READ_BLOCK = 4 * DOS2UNIX_CHUNK;
 
 // ---------------------------------------------------------------------------------------------
 // Text detection and the dos2unix transform
@@ -145,20 +149,31 @@ export function readError(err: unknown, path: string): CpvError {
 // ---------------------------------------------------------------------------------------------
 // Readers
 
-/** Reads until `buf[0:len]` is full or EOF; returns the byte count (short only at EOF). */
-export async function readFull(
+/**
+ * Reads until `buf[0:len]` is full or EOF; returns the byte count (short only at EOF).
+ * Uses callback `fs.read` on the handle's descriptor: one request per read, without the result
+ * object and promise that `FileHandle.read` makes per call (measured ~10% slower at 1 MiB reads).
+ */
+export function readFull(
   fh: fs.promises.FileHandle,
   buf: Buffer,
   len: number,
   position: number,
 ): Promise<number> {
-  let got = 0;
-  while (got < len) {
-    const { bytesRead } = await fh.read(buf, got, len - got, position + got);
-    if (bytesRead === 0) break;
-    got += bytesRead;
-  }
-  return got;
+  return new Promise((resolve, reject) => {
+    let got = 0;
+    const onRead = (err: NodeJS.ErrnoException | null, bytesRead: number): void => {
+      if (err !== null) {
+        reject(err);
+        return;
+      }
+      got += bytesRead;
+      if (bytesRead === 0 || got === len) resolve(got);
+      else fs.read(fh.fd, buf, got, len - got, position + got, onRead);
+    };
+    if (len === 0) resolve(0);
+    else fs.read(fh.fd, buf, 0, len, position, onRead);
+  });
 }
 
 /** Synchronous readFull. */
@@ -188,11 +203,14 @@ export async function streamBlocks(
   onBlock: (block: Buffer) => void | Promise<void>,
   opts: StreamOptions = {},
 ): Promise<void> {
-  const bufs = [Buffer.allocUnsafe(READ_BLOCK), Buffer.allocUnsafe(READ_BLOCK)] as const;
-  const read = (i: 0 | 1, position: number): Promise<number> =>
-    readFull(fh, bufs[i], READ_BLOCK, position).catch((err: unknown) => {
+  // The second buffer is made only for files longer than one block (most files are not).
+  const bufs: [Buffer, Buffer | undefined] = [Buffer.allocUnsafe(READ_BLOCK), undefined];
+  const read = (i: 0 | 1, position: number): Promise<number> => {
+    const buf = (bufs[i] ??= Buffer.allocUnsafe(READ_BLOCK));
+    return readFull(fh, buf, READ_BLOCK, position).catch((err: unknown) => {
       throw readError(err, path);
     });
+  };
   let current: 0 | 1 = 0;
   let position = 0;
   let pending = read(0, 0);
@@ -205,7 +223,7 @@ export async function streamBlocks(
       const next: 0 | 1 = current === 0 ? 1 : 0;
       // A short block means EOF: skip the extra read syscall.
       pending = n < READ_BLOCK ? Promise.resolve(0) : read(next, position);
-      await onBlock(bufs[current].subarray(0, n));
+      await onBlock(bufs[current]!.subarray(0, n));
       current = next;
     }
   } finally {
@@ -230,7 +248,7 @@ async function openForRead(path: string): Promise<fs.promises.FileHandle> {
   }
 }
 
-/** Hashes a file in bounded memory (two 1 MiB buffers), following symlinks. */
+/** Hashes a file in bounded memory (two READ_BLOCK buffers), following symlinks. */
 export async function hashFile(
   path: string,
   hashName: HashName = 'md5',
