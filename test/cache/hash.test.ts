@@ -10,7 +10,9 @@ import {
   hashFile,
   hashFileSync,
   isTextBlock,
+  READ_BLOCK,
   StreamHasher,
+  streamBlocks,
 } from '../../src/cache/hash.js';
 import { isCpvError } from '../../src/errors.js';
 import { materialise, tempDir } from '../helpers/tmp.js';
@@ -174,6 +176,67 @@ describe('hashFile', () => {
     for (let i = 0; i < data.length; i++) data[i] = (i * 7919) & 0xff;
     const file = writeTemp('blocks.bin', data);
     expect(await hashAllWays(file, 'md5')).toEqual({ md5: refMd5(data), size: data.length });
+  });
+
+  it('reads blocks of READ_BLOCK (a 1 MiB multiple), only the last one shorter', async () => {
+    expect(READ_BLOCK % MiB).toBe(0);
+    const file = writeTemp('sizes.bin', Buffer.alloc(2 * READ_BLOCK + 7, 1));
+    const fh = await fs.promises.open(file, 'r');
+    const sizes: number[] = [];
+    try {
+      await streamBlocks(fh, file, (block) => {
+        sizes.push(block.length);
+      });
+    } finally {
+      await fh.close();
+    }
+    expect(sizes).toEqual([READ_BLOCK, READ_BLOCK, 7]);
+  });
+
+  it('files of k read blocks and k blocks ± 1 byte, CRLF split at every 1 MiB boundary', async () => {
+    const sizes = [
+      READ_BLOCK - 1,
+      READ_BLOCK,
+      READ_BLOCK + 1,
+      2 * READ_BLOCK - 1,
+      2 * READ_BLOCK,
+      2 * READ_BLOCK + 1,
+    ];
+    const longest = Math.max(...sizes);
+    // Text lines, with a CR as the last byte of every 1 MiB chunk and an LF as the first of the next.
+    const text = Buffer.from('line of text\r\n'.repeat(Math.ceil(longest / 14)).slice(0, longest), 'latin1');
+    for (let k = MiB; k < longest; k += MiB) {
+      text[k - 1] = 0x0d;
+      text[k] = 0x0a;
+    }
+    for (const size of sizes) {
+      const data = text.subarray(0, size);
+      const file = writeTemp(`k-blocks-${size}.txt`, data);
+      expect(await hashAllWays(file, 'md5')).toEqual({ md5: refMd5(data), size });
+      expect(await hashAllWays(file, 'md5-dos2unix')).toEqual({ md5: refMd5Dos2unix(data), size });
+    }
+  });
+
+  it('stops on a signal aborted between blocks', async () => {
+    const file = writeTemp('abort-mid.bin', Buffer.alloc(3 * READ_BLOCK));
+    const ac = new AbortController();
+    const fh = await fs.promises.open(file, 'r');
+    let blocks = 0;
+    try {
+      const run = streamBlocks(
+        fh,
+        file,
+        () => {
+          blocks++;
+          ac.abort(new Error('stop mid-file'));
+        },
+        { signal: ac.signal },
+      );
+      await expect(run).rejects.toThrow('stop mid-file');
+    } finally {
+      await fh.close();
+    }
+    expect(blocks).toBe(1);
   });
 
   it('maps a missing file to E_TARGET_MISSING naming the path', async () => {
