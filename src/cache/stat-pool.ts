@@ -64,15 +64,39 @@ parentPort.once('message', ({ joined, values, counter, chunk, binding }) => {
 });
 `;
 
-export async function lstatMany(paths: readonly string[]): Promise<ManyStats> {
+/**
+ * Stat helper threads, started ahead of need: a thread took 100–150 ms to boot here, which the
+ * walk can hide if it starts them as soon as it has seen enough files.
+ */
+export class StatHelpers {
+  private constructor(readonly workers: Worker[]) {}
+
+  static start(): StatHelpers {
+    const count = Math.min(3, os.availableParallelism() - 1);
+    return new StatHelpers(
+      Array.from({ length: Math.max(0, count) }, () => new Worker(WORKER_SOURCE, { eval: true })),
+    );
+  }
+
+  /** Ends the threads without work (the walk failed, or found too few files). */
+  dispose(): void {
+    for (const w of this.workers) void w.terminate();
+  }
+}
+
+/** lstat of every path, in `helpers` (started now if not given) and this thread together. */
+export async function lstatMany(paths: readonly string[], helpers?: StatHelpers): Promise<ManyStats> {
   const values = new BigInt64Array(new SharedArrayBuffer(paths.length * STAT_FIELDS * 8));
   const counter = new Int32Array(new SharedArrayBuffer(4));
   const failures = new Map<number, StatFailure>();
-  const helpers = paths.length < PARALLEL_STAT_MIN ? 0 : Math.min(3, os.availableParallelism() - 1);
   const done: Promise<void>[] = [];
-  if (helpers > 0) {
+  if (paths.length < PARALLEL_STAT_MIN) {
+    helpers?.dispose();
+  } else {
     const joined = paths.join('\0');
-    for (let h = 0; h < helpers; h++) done.push(runHelper(joined, values, counter, failures));
+    for (const worker of (helpers ?? StatHelpers.start()).workers) {
+      done.push(runHelper(worker, joined, values, counter, failures));
+    }
   }
   // This thread takes chunks too, from the same counter, while the helpers start up.
   for (;;) {
@@ -89,13 +113,13 @@ export async function lstatMany(paths: readonly string[]): Promise<ManyStats> {
 }
 
 function runHelper(
+  worker: Worker,
   joined: string,
   values: BigInt64Array,
   counter: Int32Array,
   failures: Map<number, StatFailure>,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER_SOURCE, { eval: true });
     worker.once('message', (found: Array<StatFailure & { index: number }>) => {
       for (const f of found) failures.set(f.index, { code: f.code, message: f.message });
       // Not awaited: tearing a thread down took up to a second under load, for nothing we need.

@@ -26,7 +26,7 @@ import { CpvError, errnoCode } from '../errors.js';
 import { DVCIGNORE_FILE, type DvcIgnore, IgnoreScope, isExcludedByDefault } from './dvcignore.js';
 import { DIRENT_DIR, DIRENT_FILE, DIRENT_LINK, type DirListing, listDir } from './raw-fs.js';
 import { STAT_FIELDS } from './stat-fields.js';
-import { lstatMany } from './stat-pool.js';
+import { lstatMany, PARALLEL_STAT_MIN, StatHelpers } from './stat-pool.js';
 
 export interface WalkEntry {
   /** Path relative to the walked directory, components joined by `/`. */
@@ -75,29 +75,78 @@ export function walkTree(root: string, opts: WalkOptions = {}): WalkEntry[] {
  * many (stat-pool.ts). Same entries, same order.
  */
 export async function walkTreeAsync(root: string, opts: WalkOptions = {}): Promise<WalkEntry[]> {
-  const walker = new Walker(root, opts, true);
-  const entries = walker.run();
-  const { slots } = walker;
-  const { values, failures } = await lstatMany(slots.map((i) => entries[i]!.path));
-  for (let k = 0; k < slots.length; k++) {
-    const e = entries[slots[k]!]!;
-    const failure = failures.get(k);
-    if (failure !== undefined) {
-      throw fsError(e.path, 'stat', Object.assign(new Error(failure.message), { code: failure.code }));
-    }
-    const o = STAT_FIELDS * k;
-    e.ino = values[o]!;
-    e.mtimeNs = values[o + 1]!;
-    e.size = Number(values[o + 2]!);
-    e.mode = Number(values[o + 3]!);
+  let helpers: StatHelpers | undefined;
+  // Helper threads boot while the listing goes on, once it is clear there will be work for them.
+  const walker = new Walker(root, opts, true, () => {
+    helpers = StatHelpers.start();
+  });
+  let entries: WalkEntry[];
+  try {
+    entries = walker.run();
+  } catch (err) {
+    helpers?.dispose();
+    throw err;
   }
+  const { deferred, stats } = walker;
+  const { values, failures } = await lstatMany(
+    deferred.map((e) => e.path),
+    helpers,
+  );
+  for (const [k, failure] of failures) {
+    throw fsError(
+      deferred[k]!.path,
+      'stat',
+      Object.assign(new Error(failure.message), { code: failure.code }),
+    );
+  }
+  stats.values = values;
   return entries;
+}
+
+/** The stats of a walk's deferred entries: `STAT_FIELDS` values per entry, filled by lstatMany. */
+interface StatTable {
+  values: BigInt64Array;
+}
+
+/**
+ * A regular file whose stat stays in the walk's shared table until read. 100k files would
+ * otherwise each keep two BigInts alive (ino, mtime), and copying them out took longer than the
+ * lstat calls; a no-op status reads none of them (tree-stamp.ts copies the table's bytes).
+ */
+export class DeferredEntry implements WalkEntry {
+  readonly isLink = false;
+
+  constructor(
+    readonly relpath: string,
+    readonly path: string,
+    private readonly table: StatTable,
+    /** This entry's row in the table. */
+    readonly slot: number,
+  ) {}
+
+  get ino(): bigint {
+    return this.table.values[STAT_FIELDS * this.slot]!;
+  }
+  get mtimeNs(): bigint {
+    return this.table.values[STAT_FIELDS * this.slot + 1]!;
+  }
+  get size(): number {
+    return Number(this.table.values[STAT_FIELDS * this.slot + 2]!);
+  }
+  get mode(): number {
+    return Number(this.table.values[STAT_FIELDS * this.slot + 3]!);
+  }
+  /** The table holding (ino, mtimeNs, size, mode) of this entry at `STAT_FIELDS * slot`. */
+  get statValues(): BigInt64Array {
+    return this.table.values;
+  }
 }
 
 class Walker {
   private readonly entries: WalkEntry[] = [];
-  /** With deferred stats: the indexes of `entries` still waiting for theirs. */
-  readonly slots: number[] = [];
+  /** With deferred stats: the entries still waiting for theirs, each at its `slot`. */
+  readonly deferred: DeferredEntry[] = [];
+  readonly stats: StatTable = { values: new BigInt64Array(0) };
   private readonly root: string;
   private readonly repoRoot: string | undefined;
 
@@ -105,6 +154,8 @@ class Walker {
     root: string,
     private readonly opts: WalkOptions,
     private readonly deferStats: boolean,
+    /** Called once, when the deferred files reach `PARALLEL_STAT_MIN`. */
+    private readonly onManyFiles?: () => void,
   ) {
     this.root = path.resolve(root);
     const repoRoot = opts.repoRoot ?? opts.ignore?.root;
@@ -200,16 +251,10 @@ class Walker {
   /** A regular file whose stat comes later (walkTreeAsync): its place in the order is kept. */
   private addDeferred(name: string, abs: string, rel: string): void {
     if (name === DVCIGNORE_FILE) throw dvcignoreInside(abs);
-    this.slots.push(this.entries.length);
-    this.entries.push({
-      relpath: rel,
-      path: abs,
-      size: 0,
-      mtimeNs: 0n,
-      ino: 0n,
-      mode: 0,
-      isLink: false,
-    });
+    const entry = new DeferredEntry(rel, abs, this.stats, this.deferred.length);
+    if (this.deferred.length === PARALLEL_STAT_MIN) this.onManyFiles?.();
+    this.deferred.push(entry);
+    this.entries.push(entry);
   }
 
   private isIgnored(child: Item, isDir: boolean): boolean {

@@ -64,8 +64,8 @@ async function filesHashed(dir: string, opts: { files?: boolean } = {}): Promise
 
 describe('treeFingerprint', () => {
   const base = [
-    { relpath: 'a', ino: 1n, mtimeNs: 10n, size: 1 },
-    { relpath: 'b/c', ino: 2n, mtimeNs: 20n, size: 2 },
+    { relpath: 'a', ino: 1n, mtimeNs: 10n, size: 1, mode: 0o100644 },
+    { relpath: 'b/c', ino: 2n, mtimeNs: 20n, size: 2, mode: 0o100644 },
   ];
   it('is equal for equal stamps and differs when any field, the set or the order changes', () => {
     const fp = treeFingerprint(base);
@@ -75,9 +75,15 @@ describe('treeFingerprint', () => {
       [{ ...base[0]!, ino: 9n }, base[1]!],
       [{ ...base[0]!, mtimeNs: 11n }, base[1]!],
       [{ ...base[0]!, size: 5 }, base[1]!],
+      [{ ...base[0]!, mode: 0o100755 }, base[1]!],
+      // The NUL framing: moving a name's tail into the next name is another tree.
+      [
+        { ...base[0]!, relpath: 'ab' },
+        { ...base[1]!, relpath: '/c' },
+      ],
       [base[0]!],
       [base[1]!, base[0]!],
-      [...base, { relpath: 'd', ino: 3n, mtimeNs: 1n, size: 0 }],
+      [...base, { relpath: 'd', ino: 3n, mtimeNs: 1n, size: 0, mode: 0o100644 }],
     ];
     const all = new Set([fp, ...variants.map((v) => treeFingerprint(v))]);
     expect(all.size).toBe(variants.length + 1);

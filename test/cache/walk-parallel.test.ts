@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { DvcIgnore } from '../../src/cache/dvcignore.js';
 import { STAT_FIELDS } from '../../src/cache/stat-fields.js';
 import { lstatMany, PARALLEL_STAT_MIN } from '../../src/cache/stat-pool.js';
-import { walkTree, walkTreeAsync } from '../../src/cache/walk.js';
+import { treeFingerprint } from '../../src/cache/tree-stamp.js';
+import { type WalkEntry, walkTree, walkTreeAsync } from '../../src/cache/walk.js';
 import { tempDir } from '../helpers/tmp.js';
 
 function bigTree(root: string, files: number): string {
@@ -23,6 +24,18 @@ function bigTree(root: string, files: number): string {
   return d;
 }
 
+/** An entry's fields as plain data (walkTreeAsync's regular files read theirs from a shared table). */
+const plainOf = (entries: WalkEntry[]) =>
+  entries.map(({ relpath, path, size, mtimeNs, ino, mode, isLink }) => ({
+    relpath,
+    path,
+    size,
+    mtimeNs,
+    ino,
+    mode,
+    isLink,
+  }));
+
 describe('walkTreeAsync', () => {
   it('equals walkTree on a tree big enough for helper threads (symlink and .dvcignore included)', async () => {
     const root = tempDir();
@@ -32,13 +45,27 @@ describe('walkTreeAsync', () => {
     const plain = walkTree(d, opts);
     const parallel = await walkTreeAsync(d, opts);
     expect(parallel.length).toBe(PARALLEL_STAT_MIN + 501);
-    expect(parallel).toEqual(plain);
+    expect(plainOf(parallel)).toEqual(plain);
+    // The fingerprint copies the shared table's bytes for these entries: the same as from the fields.
+    expect(treeFingerprint(parallel)).toBe(treeFingerprint(plain));
     expect(parallel.find((e) => e.relpath === 'link-to-f0')?.isLink).toBe(true);
+  });
+
+  it('has the fingerprint of its fields when hashed straight from the stat table (no links)', async () => {
+    const d = path.join(tempDir(), 'plain');
+    for (let i = 0; i < 300; i++) {
+      fs.mkdirSync(path.join(d, `s${i % 3}`), { recursive: true });
+      fs.writeFileSync(path.join(d, `s${i % 3}`, `f${i}`), String(i));
+    }
+    const entries = await walkTreeAsync(d);
+    expect(treeFingerprint(entries)).toBe(treeFingerprint(plainOf(entries)));
+    fs.writeFileSync(path.join(d, 's1', 'f1'), 'changed size');
+    expect(treeFingerprint(await walkTreeAsync(d))).not.toBe(treeFingerprint(entries));
   });
 
   it('equals walkTree on a small tree (no threads)', async () => {
     const d = bigTree(tempDir(), 50);
-    expect(await walkTreeAsync(d)).toEqual(walkTree(d));
+    expect(plainOf(await walkTreeAsync(d))).toEqual(walkTree(d));
   });
 });
 
