@@ -206,8 +206,8 @@ export async function streamBlocks(
   // The second buffer is made only for files longer than one block (most files are not).
   const bufs: [Buffer, Buffer | undefined] = [Buffer.allocUnsafe(READ_BLOCK), undefined];
   const read = (i: 0 | 1, position: number): Promise<number> => {
-    const buf = (bufs[i] ??= Buffer.allocUnsafe(READ_BLOCK));
-    return readFull(fh, buf, READ_BLOCK, position).catch((err: unknown) => {
+    bufs[i] ??= Buffer.allocUnsafe(READ_BLOCK);
+    return readFull(fh, bufs[i], READ_BLOCK, position).catch((err: unknown) => {
       throw readError(err, path);
     });
   };

@@ -44,6 +44,11 @@ function makeDataset(): string[] {
   big[9 * MiB] = 0x0a;
   add('big.txt', big);
   add('big.bin', Buffer.concat([Buffer.from([0]), Buffer.alloc(SMALL_FILE_LIMIT + 5, '\r\n')]));
+  // Several of the worker's streaming blocks past the limit, a CRLF split in a later one.
+  const bigger = Buffer.alloc(SMALL_FILE_LIMIT + 9 * MiB + 3, 'xy\r\n');
+  bigger[SMALL_FILE_LIMIT + 8 * MiB - 1] = 0x0d;
+  bigger[SMALL_FILE_LIMIT + 8 * MiB] = 0x0a;
+  add('bigger.txt', bigger);
   return paths;
 }
 
