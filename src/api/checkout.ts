@@ -19,7 +19,7 @@ import { hashNameOf } from '../dvcfile/dvcfile.js';
 import { type ManifestEntry, parseManifest } from '../dvcfile/manifest.js';
 import { CpvError } from '../errors.js';
 import { beginInPlace, endInPlace, recoverInPlace } from './checkout-journal.js';
-import { dirFilesInCache } from './dir-complete.js';
+import { dirFilesInCache, objectIntact } from './dir-complete.js';
 import { type LockOptions, withRepoLock } from './lock.js';
 import { fileStat, hashOutput, remember } from './outputs.js';
 import { Repo } from './repo.js';
@@ -205,12 +205,8 @@ async function manifestEntries(
 }
 
 async function allInCache(repo: Repo, entries: ManifestEntry[], hashName: HashName): Promise<boolean> {
-  const seen = new Set<string>();
-  for (const e of entries) {
-    if (seen.has(e.md5)) continue;
-    seen.add(e.md5);
-    if (!repo.odb.isTrustedSync(e.md5, hashName) && (await repo.odb.check(e.md5, hashName)) !== 'ok')
-      return false;
+  for (const md5 of new Set(entries.map((e) => e.md5))) {
+    if (!(await objectIntact(repo, md5, hashName))) return false;
   }
   return true;
 }
