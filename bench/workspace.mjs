@@ -81,6 +81,8 @@ function benchCheckout(row) {
     () => sh('cp', ['-r', 'data', 'data-copy'], { cwd: repo }),
     () => toTrash(path.join(repo, 'data-copy')),
   );
+  // The baseline's copy must not stay in the repo: every cpv command looks for .dvc files there.
+  toTrash(path.join(repo, 'data-copy'));
   let rss = 0;
   const tCheckout = best(
     () => {
