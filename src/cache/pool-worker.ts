@@ -313,7 +313,13 @@ function workspaceTemp(target) {
  * written, so a killed run leaves it marked partial; checkout-journal.ts removes such files on the
  * next checkout. Something in the way (EEXIST) gets the temp + rename copy instead.
  */
+// Cleared for the rest of a job when the filesystem refuses modes (vfat, exFAT, some network
+// mounts): there a file cannot be marked partial, so every copy goes through temp + rename.
+let inPlaceWorks = true;
+const NO_MODES = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
+
 function createOut(src, target, mode) {
+  if (!inPlaceWorks) return copyOut(src, target, mode);
   let input;
   let output;
   try {
@@ -330,7 +336,16 @@ function createOut(src, target, mode) {
     }
     try {
       copyBytes(input, output, src, target);
-      fs.fchmodSync(output, mode);
+      try {
+        fs.fchmodSync(output, mode);
+      } catch (err) {
+        if (!(err && NO_MODES.has(err.code))) throw err;
+        fs.closeSync(output);
+        output = undefined;
+        fs.rmSync(target, { force: true });
+        inPlaceWorks = false;
+        return copyOut(src, target, mode);
+      }
       const st = fs.fstatSync(output, { bigint: true });
       fs.closeSync(output);
       output = undefined;
@@ -400,6 +415,7 @@ async function runJob(job) {
   const results = [];
   try {
     if (job.op === 'copy') {
+      inPlaceWorks = true;
       for (let i = 0; i < job.paths.length; i++) {
         const copy = job.fresh !== undefined && job.fresh[i] ? createOut : copyOut;
         results.push(copy(job.paths[i], job.targets[i], job.mode));
