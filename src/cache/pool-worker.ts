@@ -306,6 +306,11 @@ function workspaceTemp(target) {
   return path.join(path.dirname(target), name);
 }
 
+// Cleared for the rest of a job when the filesystem refuses modes (vfat, exFAT, some network
+// mounts): there a file cannot be marked partial, so every copy goes through temp + rename.
+let inPlaceWorks = true;
+const NO_MODES = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
+
 /**
  * A target that did not exist when checkout planned: created in place, without a temp and a
  * rename (half the directory updates of a copy, which is what a checkout of many small files
@@ -313,11 +318,6 @@ function workspaceTemp(target) {
  * written, so a killed run leaves it marked partial; checkout-journal.ts removes such files on the
  * next checkout. Something in the way (EEXIST) gets the temp + rename copy instead.
  */
-// Cleared for the rest of a job when the filesystem refuses modes (vfat, exFAT, some network
-// mounts): there a file cannot be marked partial, so every copy goes through temp + rename.
-let inPlaceWorks = true;
-const NO_MODES = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
-
 function createOut(src, target, mode) {
   if (!inPlaceWorks) return copyOut(src, target, mode);
   let input;

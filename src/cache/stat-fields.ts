@@ -2,7 +2,7 @@
  * The stat fields the walk and the state store need, packed four to a path in a BigInt64Array
  * (shared between threads by stat-pool.ts): inode, mtime in ns, size, mode.
  */
-import { lstatFields } from './raw-fs.js';
+import { type LstatFields, lstatFields } from './raw-fs.js';
 
 export const STAT_FIELDS = 4;
 
@@ -12,7 +12,7 @@ export function lstatInto(
   values: BigInt64Array,
   i: number,
 ): { code: string | undefined; message: string } | undefined {
-  let st: ReturnType<typeof lstatFields>;
+  let st: LstatFields;
   try {
     st = lstatFields(p);
   } catch (err) {

@@ -92,7 +92,10 @@ export async function walkTreeAsync(root: string, opts: WalkOptions = {}): Promi
     deferred.map((e) => e.path),
     helpers,
   );
-  for (const [k, failure] of failures) {
+  // The first failure is the error (the walk fails as a whole, as the plain walk does).
+  const [first] = failures;
+  if (first !== undefined) {
+    const [k, failure] = first;
     throw fsError(
       deferred[k]!.path,
       'stat',
