@@ -17,7 +17,7 @@ const entry = path.join(dist, 'cli.js');
 const bundled = path.join(dist, 'bin');
 
 /** Small packages every command loads: inlined. Anything else from node_modules stays external. */
-const INLINED = new Set(['commander', 'yaml', 'ignore', 'picocolors']);
+const INLINED = new Set(['commander', 'yaml', 'ignore', 'picocolors', 'p-limit', 'yocto-queue']);
 
 function packageOf(id) {
   const parts = id.split('/');
@@ -27,13 +27,39 @@ function packageOf(id) {
 const isBare = (id) => !id.startsWith('.') && !path.isAbsolute(id) && !id.startsWith('\0');
 
 fs.rmSync(bundled, { recursive: true, force: true });
-await build({
+// CommonJS, so that dist/cli.cjs can compile these files through V8's code cache (see
+// src/cli/compile-cache.ts). Every file name carries a hash of its content: the cache relies on it.
+// Lazy imports of external packages become `require()` (`dynamicImportInCjs: false`): code compiled
+// through `vm.Script` has no `import()` on Node 20, and the packages we load that way ship CommonJS.
+const { output } = await build({
   input: entry,
   platform: 'node',
   logLevel: 'warn',
   external: (id) => id.startsWith('node:') || (isBare(id) && !INLINED.has(packageOf(id))),
-  output: { dir: bundled, format: 'esm', entryFileNames: 'cli.js' },
+  output: {
+    dir: bundled,
+    format: 'cjs',
+    dynamicImportInCjs: false,
+    entryFileNames: 'cli-[hash].cjs',
+    chunkFileNames: '[name]-[hash].cjs',
+  },
 });
-// dist/bin/cli.js sits at the same depth as dist/cli/main.js, so its `../../package.json` (the
-// version) still names the package root.
-fs.writeFileSync(entry, "#!/usr/bin/env node\nimport './bin/cli.js';\n", { mode: 0o755 });
+const cliEntry = output.find((chunk) => chunk.type === 'chunk' && chunk.isEntry);
+if (cliEntry === undefined) throw new Error('bundle-cli: rolldown produced no entry chunk');
+
+// dist/cli.cjs: the installed `cpv` executable (package.json `bin`).
+await build({
+  input: path.join(dist, 'cli-bin.js'),
+  platform: 'node',
+  logLevel: 'warn',
+  external: (id) => id.startsWith('node:'),
+  transform: { define: { __CPV_CLI_ENTRY__: JSON.stringify(cliEntry.fileName) } },
+  output: { file: path.join(dist, 'cli.cjs'), format: 'cjs' },
+});
+fs.chmodSync(path.join(dist, 'cli.cjs'), 0o755);
+for (const unused of ['cli-bin.js', 'cli-bin.d.ts']) fs.rmSync(path.join(dist, unused), { force: true });
+
+// dist/bin/*.cjs sit at the same depth as dist/cli/main.js, so their `../../package.json` (the
+// version) still names the package root. dist/cli.js stays as the ES-module way in, for
+// `node dist/cli.js` and for tests.
+fs.writeFileSync(entry, "#!/usr/bin/env node\nimport './cli.cjs';\n", { mode: 0o755 });

@@ -34,11 +34,14 @@ function filesOnly(snap: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(snap).filter(([, v]) => v !== 'dir'));
 }
 
+// HOME is the repo here, so the compile cache (~/.cache/cpv) would land in the snapshot: off.
 function runCli(cwd: string, args: string[]) {
   return spawnSync(process.execPath, [bin, ...args], {
     cwd,
     encoding: 'utf8',
-    ...(isRoot ? { uid: NOBODY, gid: NOBODY, env: { ...process.env, HOME: cwd } } : {}),
+    ...(isRoot
+      ? { uid: NOBODY, gid: NOBODY, env: { ...process.env, HOME: cwd, CPV_COMPILE_CACHE: 'off' } }
+      : {}),
   });
 }
 
