@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const here = path.dirname(fileURLToPath(import.meta.url));
-export const cli = path.join(here, '..', 'dist', 'cli.js');
+// The installed executable (package.json `bin`), not the dist/cli.js way in that tests use.
+export const cli = path.join(here, '..', 'dist', 'cli.cjs');
 export const repeats = Number(process.env.CPV_BENCH_REPEATS ?? 3);
 
 export function sh(cmd, args, opts = {}) {
@@ -35,10 +36,10 @@ export function best(fn, prepare = () => {}) {
   return min;
 }
 
-/** Runs the cpv CLI in `cwd`; returns its peak RSS in MiB (measured by rss-report.mjs). */
+/** Runs the cpv CLI in `cwd`; returns its peak RSS in MiB (measured by rss-report.cjs). */
 export function cpv(args, cwd, work) {
   const rssFile = path.join(work, 'rss.txt');
-  sh(process.execPath, ['--import', path.join(here, 'rss-report.mjs'), cli, ...args], {
+  sh(process.execPath, ['--require', path.join(here, 'rss-report.cjs'), cli, ...args], {
     cwd,
     env: { ...process.env, CPV_BENCH_RSS_FILE: rssFile },
   });

@@ -50,7 +50,7 @@ function benchMd5() {
   const hashScript = `import('${path.join(root, 'dist', 'index.js')}').then(m => m.hashFile(process.argv[1])).then(r => console.log(r.md5))`;
   const rssFile = path.join(work, 'rss.txt');
   const run = () =>
-    sh(process.execPath, ['--import', path.join(here, 'rss-report.mjs'), '-e', hashScript, big], {
+    sh(process.execPath, ['--require', path.join(here, 'rss-report.cjs'), '-e', hashScript, big], {
       env: { ...process.env, CPV_BENCH_RSS_FILE: rssFile },
     });
   const tCpv = best(run);
