@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { HashName } from '../cache/hash.js';
 import { Linker, type LinkType, workspaceFileMode } from '../cache/link.js';
-import { copyFilesOut } from '../cache/pool.js';
+import { copyFilesOut, warmSharedPool } from '../cache/pool.js';
 import { hashNameOf } from '../dvcfile/dvcfile.js';
 import { type ManifestEntry, parseManifest } from '../dvcfile/manifest.js';
 import { CpvError } from '../errors.js';
@@ -95,6 +95,7 @@ async function checkoutLocked(repo: Repo, targets: string[], opts: CheckoutOptio
   const selected = selectOutputs(repo, stages, targets, { allowInside: true }).filter(
     (s) => s.tracked.out.md5 !== undefined && s.tracked.out.cache !== false,
   );
+  if (opts.linker === undefined) warmCopyWorkersIfNeeded(repo, selected);
   const plans: OutputPlan[] = [];
   const missing: string[] = [];
   for (const sel of selected) {
@@ -115,6 +116,28 @@ async function checkoutLocked(repo: Repo, targets: string[], opts: CheckoutOptio
     repo.saveState();
   }
   return { changes: orderChanges(changes), missing, linkType: linker.linkType };
+}
+
+/** The smallest `.dir` manifest entry, `{"md5": "<32 hex>", "relpath": "x"}, `, in bytes. */
+const MIN_MANIFEST_ENTRY_BYTES = 49;
+
+/**
+ * Starts the copy workers before planning when a large tracked directory is missing from the
+ * workspace (a fresh clone, `rm -rf data`): the copy will need them, and their start-up then runs
+ * while this thread reads the manifest and plans. "Large" is judged by the manifest's size alone,
+ * without reading it; a wrong guess only starts idle threads.
+ */
+function warmCopyWorkersIfNeeded(repo: Repo, selected: SelectedOutput[]): void {
+  if (!repo.config.linkTypes.includes('copy')) return;
+  for (const sel of selected) {
+    const { out, abs } = sel.tracked;
+    if (!out.md5!.endsWith('.dir') || fs.lstatSync(abs, { throwIfNoEntry: false }) !== undefined) continue;
+    const manifest = fs.statSync(repo.odb.pathFor(out.md5!, hashNameOf(out)), { throwIfNoEntry: false });
+    if ((manifest?.size ?? 0) >= PARALLEL_COPY_MIN * MIN_MANIFEST_ENTRY_BYTES) {
+      warmSharedPool();
+      return;
+    }
+  }
 }
 
 function displayOut(repo: Repo, sel: SelectedOutput): string {

@@ -31,9 +31,12 @@ export const WORKER_SOURCE = String.raw`
 'use strict';
 const { parentPort, threadId, workerData } = require('node:worker_threads');
 const fs = require('node:fs');
-const fsp = require('node:fs/promises');
 const path = require('node:path');
-const crypto = require('node:crypto');
+// Loaded on first use: a copy-only worker (checkout) needs neither, and loading them is a good part
+// of a worker's start-up (crypto alone pulls in Node's stream modules).
+let cryptoModule, fspModule;
+const crypto = () => (cryptoModule ??= require('node:crypto'));
+const fsp = () => (fspModule ??= require('node:fs/promises'));
 
 const CHUNK = 1 << 20; // md5-dos2unix chunk
 const PARTIAL_MODE = ${PARTIAL_MODE};
@@ -46,9 +49,9 @@ let newMd5;
 async function loadMd5() {
   if (!workerData.forceWasm) {
     try {
-      crypto.createHash('md5').digest();
+      crypto().createHash('md5').digest();
       newMd5 = () => {
-        const h = crypto.createHash('md5');
+        const h = crypto().createHash('md5');
         return { update: (b) => h.update(b), digestHex: () => h.digest('hex') };
       };
       return;
@@ -123,8 +126,11 @@ const objectPath = (root, md5) => path.join(root, md5.slice(0, 2), md5.slice(2))
 // live workers apart, the random part per worker tells this one from leftovers of a killed process
 // that had the same pid (and the exclusive open would refuse such a name rather than reuse it).
 let tempCounter = 0;
-const tempPrefix = '.tmp-' + process.pid.toString(36) + '-' + threadId.toString(36) + '-' + crypto.randomBytes(3).toString('hex') + '-';
-const tempPath = (dir) => path.join(dir, tempPrefix + (tempCounter++).toString(36));
+let tempPrefix;
+const tempPath = (dir) => {
+  tempPrefix ??= '.tmp-' + process.pid.toString(36) + '-' + threadId.toString(36) + '-' + crypto().randomBytes(3).toString('hex') + '-';
+  return path.join(dir, tempPrefix + (tempCounter++).toString(36));
+};
 function isTrusted(p) {
   const st = fs.statSync(p, { throwIfNoEntry: false });
   return st !== undefined && st.isFile() && (st.mode & 0o7777) === OBJECT_MODE;
@@ -219,15 +225,15 @@ async function streamLarge(p, job, head) {
   try {
     if (job.op === 'store') {
       const tmp = tempPath(job.root);
-      const open = () => fsp.open(tmp, 'wx', OBJECT_MODE);
+      const open = () => fsp().open(tmp, 'wx', OBJECT_MODE);
       const fh = await open().catch(async (err) => {
         if (err.code !== 'ENOENT') throw tag(err, tmp, 'write');
-        await fsp.mkdir(job.root, { recursive: true });
+        await fsp().mkdir(job.root, { recursive: true });
         return open();
       }).catch((e) => { throw tag(e, tmp, 'write'); });
       out = { p: tmp, fh };
     }
-    src = await fsp.open(p, 'r').catch((e) => { throw tag(e, p, 'read'); });
+    src = await fsp().open(p, 'r').catch((e) => { throw tag(e, p, 'read'); });
     await consume(head);
     bufs ??= [Buffer.allocUnsafe(BLOCK), Buffer.allocUnsafe(BLOCK)];
     const read = (i, pos) => readFull(src, bufs[i], BLOCK, pos).catch((e) => { throw tag(e, p, 'read'); });
@@ -298,7 +304,7 @@ let randomPos = 0;
 /** Same shape as fsutil's tempPathFor: checkout recognises leftovers of a killed run by it. */
 function workspaceTemp(target) {
   if (randomPos + 6 > randomPool.length) {
-    randomPool = crypto.randomBytes(6 * 1024);
+    randomPool = crypto().randomBytes(6 * 1024);
     randomPos = 0;
   }
   randomPos += 6;
@@ -434,9 +440,12 @@ async function runJob(job) {
   }
 }
 
-let queue = loadMd5();
+// The MD5 engine is set up before the first job that hashes; copy jobs never need it.
+let md5Ready;
+let queue = Promise.resolve();
 parentPort.on('message', (job) => {
   queue = queue
+    .then(() => (job.op === 'copy' ? undefined : (md5Ready ??= loadMd5())))
     .then(() => runJob(job))
     .catch((err) => parentPort.postMessage({ id: job.id, results: [], error: tag(err, undefined, 'read').info }));
 });

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -157,6 +158,32 @@ describe('WorkerPool lifecycle', () => {
     await p.close();
     expect(p.threads).toBe(0);
     await expect(p.run('hash', dataset.slice(0, 1), 'md5', undefined)).rejects.toThrow(/after close/);
+  });
+
+  it('warm() starts every thread ahead of work; they then hash and copy as usual', async () => {
+    const p = new WorkerPool({ jobs: 2 });
+    p.warm();
+    expect(p.threads).toBe(2);
+    p.warm();
+    expect(p.threads).toBe(2);
+    const [hashed] = await p.run('hash', dataset.slice(0, 1), 'md5', undefined);
+    expect(hashed?.md5).toBe((await hashFile(dataset[0]!, 'md5')).md5);
+    const target = path.join(tempDir(), 'copied');
+    const [copied] = await p.copy(dataset.slice(0, 1), [target], 0o644, { fresh: [true] });
+    expect(fs.readFileSync(target).equals(fs.readFileSync(dataset[0]!))).toBe(true);
+    expect(copied?.size).toBe(fs.statSync(target).size);
+    expect(p.threads).toBe(2);
+    await p.close();
+    p.warm();
+    expect(p.threads).toBe(0);
+  });
+
+  it('warmed idle threads do not keep a process alive', () => {
+    const pool = path.resolve(import.meta.dirname, '../../dist/cache/pool.js');
+    const script = `import('${pool}').then((m) => { m.warmSharedPool(); setTimeout(() => console.log('done'), 300).unref(); });`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).toBe(0);
+    expect(r.signal).toBeNull();
   });
 
   it('close() fails pending work instead of hanging', async () => {
