@@ -89,10 +89,15 @@ function benchAdd() {
   );
   toTrash(path.join(repo, 'data-copy'));
   let rss = 0;
-  const statePath = path.join(repo, '.dvc', 'tmp', 'cpv-state.log');
+  // The state store: per-file hashes, and per-directory fingerprints (a hit skips all hashing).
+  const forgetState = () => {
+    for (const log of ['cpv-state.log', 'cpv-state-trees.log']) {
+      fs.rmSync(path.join(repo, '.dvc', 'tmp', log), { force: true });
+    }
+  };
   const resetRepo = () => {
     toTrash(path.join(repo, '.dvc', 'cache'));
-    fs.rmSync(statePath, { force: true });
+    forgetState();
     fs.rmSync(path.join(repo, 'data.dvc'), { force: true });
   };
   const tAdd = best(() => {
@@ -118,7 +123,6 @@ function benchAdd() {
   );
   // Hashing alone: the cache is complete, the state store forgotten, so every file is re-hashed.
   let rssHash = 0;
-  const forgetState = () => fs.rmSync(statePath, { force: true });
   const tColdStatus = best(() => {
     rssHash = cpv(['status'], repo);
   }, forgetState);
