@@ -18,6 +18,9 @@ export async function objectIntact(repo: Repo, oid: string, hashName: HashName):
   return (await repo.odb.check(oid, hashName)) === 'ok';
 }
 
+/** Objects checked between turns of the event loop (see dirFilesInCache). */
+const YIELD_EVERY = 512;
+
 /** `md5s` is called only when the answer is not remembered (reading a manifest costs). */
 export async function dirFilesInCache(
   repo: Repo,
@@ -30,7 +33,11 @@ export async function dirFilesInCache(
   const { stamp, racy } = cacheStamp(repo.odb.root(hashName));
   const state = repo.state();
   if (state.isVerified(hashName, manifestPath, stamp)) return true;
+  let checked = 0;
   for (const md5 of new Set(md5s())) {
+    // Now and then, let the event loop run: `status` hashes the workspace while this loop runs,
+    // and that work's next step (handing files to the hashing threads) may be waiting there.
+    if (++checked % YIELD_EVERY === 0) await new Promise(setImmediate);
     if (!(await objectIntact(repo, md5, hashName))) return false;
   }
   if (!racy) state.setVerified(hashName, manifestPath, stamp);

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import type { HashName } from '../cache/hash.js';
 import { hashFile } from '../cache/hash.js';
-import { hashFiles, storeFiles } from '../cache/pool.js';
+import { hashFiles, storeFiles, warmSharedPool } from '../cache/pool.js';
 import { treeFingerprint } from '../cache/tree-stamp.js';
 import { type WalkEntry, walkTreeAsync } from '../cache/walk.js';
 import { type ManifestEntry, manifestOid, serializeManifest } from '../dvcfile/manifest.js';
@@ -125,13 +125,28 @@ export function remember(repo: Repo, hashName: HashName, file: Stamped, md5: str
   repo.state().set(hashName, file.path, file, md5);
 }
 
+/**
+ * Files a walk must find before the hashing threads are started early: below this, starting them
+ * can cost more than it saves (a few files are hashed on this thread anyway, see pool.ts).
+ */
+const WARM_POOL_FILES = 1000;
+
 async function hashDirectory(
   repo: Repo,
   abs: string,
   hashName: HashName,
   opts: HashOutputOptions,
 ): Promise<HashedOutput> {
-  const entries = await walkTreeAsync(abs, { ignore: await repo.ignore(), repoRoot: repo.root });
+  // No tree record at all (a first add or status, or a forgotten state): every file will be
+  // hashed, so the hashing threads start as soon as the walk shows there are many files.
+  const warm = repo.state().hasTree(hashName, abs)
+    ? undefined
+    : { atLeast: WARM_POOL_FILES, then: warmSharedPool };
+  const entries = await walkTreeAsync(abs, {
+    ignore: await repo.ignore(),
+    repoRoot: repo.root,
+    onFileCount: warm,
+  });
   const fingerprint = treeFingerprint(entries);
   const known = repo.state().getTree(hashName, abs, fingerprint);
   const hit = known === undefined ? undefined : await unchangedTree(repo, known, entries, hashName, opts);

@@ -68,13 +68,29 @@ function selectStages(repo: Repo, all: StageFile[], targets: string[]): StageFil
 export async function outputStatus(repo: Repo, tracked: TrackedOutput): Promise<OutputStatus | undefined> {
   const { out, abs } = tracked;
   const hashName = hashNameOf(out);
+  // The workspace is hashed (on the worker threads) while this thread checks the cache: the two
+  // answers are independent, and each can take a stat per file.
+  const hashing = fs.existsSync(abs)
+    ? settled(hashOutput(repo, abs, hashName, { store: false, files: false }))
+    : undefined;
   if (out.md5 !== undefined && out.cache !== false && !(await inCache(repo, out.md5, hashName))) {
+    await hashing; // DVC's answer needs no hash: a failure to hash one does not matter here
     return 'not in cache';
   }
-  if (!fs.existsSync(abs)) return 'deleted';
-  const current = await hashOutput(repo, abs, hashName, { store: false, files: false });
-  if (current.oid !== out.md5) return 'modified';
+  if (hashing === undefined) return 'deleted';
+  const current = await hashing;
+  if ('error' in current) throw current.error;
+  if (current.value.oid !== out.md5) return 'modified';
   return out.md5 === undefined ? 'new' : undefined;
+}
+
+/** A promise that never rejects: its value, or the error it failed with. */
+async function settled<T>(work: Promise<T>): Promise<{ value: T } | { error: unknown }> {
+  try {
+    return { value: await work };
+  } catch (error) {
+    return { error };
+  }
 }
 
 /**

@@ -186,6 +186,11 @@ export class StateStore {
     return e?.fingerprint === fingerprint ? e.oid : undefined;
   }
 
+  /** Whether any oid is recorded for the directory at `absPath` (under whatever fingerprint). */
+  hasTree(hashName: HashName, absPath: string): boolean {
+    return this.trees.entries.has(keyOf(hashName, absPath));
+  }
+
   /** Records a directory's oid under its fingerprint; written to disk by `save()`. */
   setTree(hashName: HashName, absPath: string, fingerprint: string, oid: string): void {
     if (this.getTree(hashName, absPath, fingerprint) === oid) return;

@@ -248,6 +248,18 @@ describe('cpv status', () => {
     expect(fs.existsSync(obj)).toBe(false); // DVC deletes a corrupt object it finds
   });
 
+  it('says not in cache, as DVC does, even when the workspace copy cannot be hashed', async () => {
+    const dir = await freshRepo({ 'data/a': 'a', 'data/b': 'b' });
+    await addTargets(['data'], { cwd: dir });
+    fs.symlinkSync(path.join(dir, 'nowhere'), path.join(dir, 'data', 'broken'));
+    await expect(repoStatus([], { cwd: dir })).rejects.toThrow(/broken|nowhere|symlink/i);
+    fs.chmodSync(path.join(dir, '.dvc/cache/files/md5/0c/c175b9c0f1b6a831c399e269772661'), 0o644);
+    fs.rmSync(path.join(dir, '.dvc/cache/files/md5/0c/c175b9c0f1b6a831c399e269772661'));
+    expect((await repoStatus([], { cwd: dir })).stages).toEqual({
+      'data.dvc': [{ 'changed outs': { data: 'not in cache' } }],
+    });
+  });
+
   it('counts tracked stages and rejects untracked targets', async () => {
     const dir = await freshRepo({ foo: 'foo', loose: 'l' });
     expect((await repoStatus([], { cwd: dir })).tracked).toBe(0);

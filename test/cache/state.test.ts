@@ -93,6 +93,9 @@ describe('StateStore', () => {
     expect(r.getTree('md5', '/w/data', '2:abc')).toBe(`${'a'.repeat(32)}.dir`);
     expect(r.getTree('md5', '/w/data', '2:abd')).toBeUndefined();
     expect(r.getTree('md5-dos2unix', '/w/data', '2:abc')).toBeUndefined();
+    expect(r.hasTree('md5', '/w/data')).toBe(true);
+    expect(r.hasTree('md5', '/w/other')).toBe(false);
+    expect(r.hasTree('md5-dos2unix', '/w/data')).toBe(false);
     expect(r.isVerified('md5', '/c/aa/bb.dir', 'stamp-1')).toBe(true);
     expect(r.isVerified('md5', '/c/aa/bb.dir', 'stamp-2')).toBe(false);
   });

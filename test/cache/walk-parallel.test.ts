@@ -51,6 +51,16 @@ describe('walkTreeAsync', () => {
     expect(parallel.find((e) => e.relpath === 'link-to-f0')?.isLink).toBe(true);
   });
 
+  it('calls onFileCount once, when the walk has found that many files, and not for fewer', async () => {
+    const d = bigTree(tempDir(), 50);
+    let calls = 0;
+    const then = () => calls++;
+    await walkTreeAsync(d, { onFileCount: { atLeast: 10, then } });
+    expect(calls).toBe(1);
+    await walkTreeAsync(d, { onFileCount: { atLeast: 52, then } }); // 50 files + the symlink = 51
+    expect(calls).toBe(1);
+  });
+
   it('has the fingerprint of its fields when hashed straight from the stat table (no links)', async () => {
     const d = path.join(tempDir(), 'plain');
     for (let i = 0; i < 300; i++) {
