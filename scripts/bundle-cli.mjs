@@ -38,7 +38,8 @@ const plainBuiltins = {
   renderChunk(code, chunk) {
     const out = code.replace(/^(node_[a-z_]+) = (?:require_[a-z_]+\.)?__toESM\(\1, 1\);\n/gm, '');
     const viaDefault = /\bnode_[a-z_]+\.default\b/.exec(out);
-    if (viaDefault) throw new Error(`bundle-cli: ${chunk.fileName} reads ${viaDefault[0]}; keep __toESM there`);
+    if (viaDefault)
+      throw new Error(`bundle-cli: ${chunk.fileName} reads ${viaDefault[0]}; keep __toESM there`);
     return out;
   },
 };

@@ -141,7 +141,7 @@ async function hashDirectory(
   // hashed, so the hashing threads start as soon as the walk shows there are many files.
   const warm = repo.state().hasTree(hashName, abs)
     ? undefined
-    : { atLeast: WARM_POOL_FILES, then: warmSharedPool };
+    : { atLeast: WARM_POOL_FILES, notify: warmSharedPool };
   const entries = await walkTreeAsync(abs, {
     ignore: await repo.ignore(),
     repoRoot: repo.root,

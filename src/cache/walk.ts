@@ -49,10 +49,10 @@ export interface WalkOptions {
   /** The repo root (defaults to `ignore.root`): the only directory whose own `.dvc` does not mark a sub-repo. */
   repoRoot?: string;
   /**
-   * walkTreeAsync only: `then` is called once, as soon as the walk has found `atLeast` files (a
+   * walkTreeAsync only: `notify` runs once, as soon as the walk has found `atLeast` files (a
    * caller that will hash them all starts its hashing threads then, while the walk goes on).
    */
-  onFileCount?: { atLeast: number; then: () => void };
+  onFileCount?: { atLeast: number; notify: () => void };
 }
 
 /** One directory entry met by the walk: a directory waiting to be listed, or a file. */
@@ -261,7 +261,7 @@ class Walker {
     if (name === DVCIGNORE_FILE) throw dvcignoreInside(abs);
     const entry = new DeferredEntry(rel, abs, this.stats, this.deferred.length);
     if (this.deferred.length === PARALLEL_STAT_MIN) this.onManyFiles?.();
-    if (this.deferred.length === this.opts.onFileCount?.atLeast) this.opts.onFileCount.then();
+    if (this.deferred.length === this.opts.onFileCount?.atLeast) this.opts.onFileCount.notify();
     this.deferred.push(entry);
     this.entries.push(entry);
   }

@@ -54,10 +54,10 @@ describe('walkTreeAsync', () => {
   it('calls onFileCount once, when the walk has found that many files, and not for fewer', async () => {
     const d = bigTree(tempDir(), 50);
     let calls = 0;
-    const then = () => calls++;
-    await walkTreeAsync(d, { onFileCount: { atLeast: 10, then } });
+    const notify = () => calls++;
+    await walkTreeAsync(d, { onFileCount: { atLeast: 10, notify } });
     expect(calls).toBe(1);
-    await walkTreeAsync(d, { onFileCount: { atLeast: 52, then } }); // 50 files + the symlink = 51
+    await walkTreeAsync(d, { onFileCount: { atLeast: 52, notify } }); // 50 files + the symlink = 51
     expect(calls).toBe(1);
   });
 
