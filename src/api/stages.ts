@@ -5,9 +5,9 @@
  * speed, never descends into a directory `x/` that sits beside an `x.dvc`: that directory is a
  * tracked output and cannot hold `.dvc` files of its own (DVC forbids overlapping outputs).
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DvcIgnore } from '../cache/dvcignore.js';
+import { DIRENT_DIR, DIRENT_FILE, type DirListing, listDir } from '../cache/raw-fs.js';
 import { type DvcFile, type DvcOutput, readDvcFile } from '../dvcfile/dvcfile.js';
 import type { Repo } from './repo.js';
 
@@ -28,25 +28,34 @@ export interface StageFile {
 
 const SKIP_DIRS = new Set(['.git', '.hg', '.dvc']);
 
-/** Absolute paths of every `.dvc` file under the repo root, sorted. */
+/**
+ * Absolute paths of every `.dvc` file under the repo root, sorted. Every command starts here, and
+ * before a first `add` the walk also crosses the data about to be tracked (100k files, say): so
+ * it lists directories without building an object per entry, and joins paths only for the
+ * entries it keeps.
+ */
 export function findDvcFiles(root: string, ignore: DvcIgnore): string[] {
   const found: string[] = [];
   const visit = (dir: string, isRoot: boolean): void => {
-    let entries: fs.Dirent[];
+    let listing: DirListing;
     try {
-      entries = fs.readdirSync(dir, { withFileTypes: true });
+      listing = listDir(dir);
     } catch {
       return; // unreadable directories hold nothing DVC could track either
     }
-    if (!isRoot && entries.some((e) => e.name === '.dvc')) return; // a DVC sub-repo
-    const names = new Set(entries.map((e) => e.name));
-    for (const entry of entries) {
-      const abs = path.join(dir, entry.name);
-      if (entry.isDirectory()) {
-        if (SKIP_DIRS.has(entry.name) || names.has(`${entry.name}.dvc`)) continue;
+    const { names, types } = listing;
+    if (!isRoot && names.includes('.dvc')) return; // a DVC sub-repo
+    let siblings: Set<string> | undefined; // built only for directories that hold directories
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
+      if (types[i] === DIRENT_DIR) {
+        siblings ??= new Set(names);
+        if (SKIP_DIRS.has(name) || siblings.has(`${name}.dvc`)) continue;
+        const abs = path.join(dir, name);
         if (!ignore.isIgnored(abs, true)) visit(abs, false);
-      } else if (entry.name.endsWith('.dvc') && entry.isFile() && !ignore.isIgnored(abs, false)) {
-        found.push(abs);
+      } else if (types[i] === DIRENT_FILE && name.endsWith('.dvc')) {
+        const abs = path.join(dir, name);
+        if (!ignore.isIgnored(abs, false)) found.push(abs);
       }
     }
   };
