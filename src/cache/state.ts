@@ -45,10 +45,18 @@ function unquote(quoted: string): string {
   return quoted.includes('\\') ? (JSON.parse(quoted) as string) : quoted.slice(1, -1);
 }
 
+/** What JSON.stringify would escape in a string: `"`, `\\`, control characters, surrogates. */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** JSON.stringify(text), without the serializer for the usual path that needs no escape. */
+function quote(text: string): string {
+  return NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`;
+}
+
 const fileRecords = {
   encode(key: string, e: FileEntry): string {
     const [hashName, absPath] = splitKey(key);
-    return [hashName, e.ino, e.mtimeNs, e.size, e.md5, JSON.stringify(absPath)].join('\t');
+    return `${hashName}\t${e.ino}\t${e.mtimeNs}\t${e.size}\t${e.md5}\t${quote(absPath)}`;
   },
   decode(body: string): [string, FileEntry] | undefined {
     const [hashName, ino, mtimeNs, size, md5, quoted] = body.split('\t');
@@ -61,7 +69,7 @@ const fileRecords = {
 const treeRecords = {
   encode(key: string, e: TreeEntry): string {
     const [hashName, absPath] = splitKey(key);
-    return [hashName, e.fingerprint, e.oid, JSON.stringify(absPath)].join('\t');
+    return `${hashName}\t${e.fingerprint}\t${e.oid}\t${quote(absPath)}`;
   },
   decode(body: string): [string, TreeEntry] | undefined {
     const [hashName, fingerprint, oid, quoted] = body.split('\t');

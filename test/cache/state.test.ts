@@ -32,6 +32,28 @@ describe('StateStore', () => {
     expect(StateStore.open(dir).get('md5', weird, st(5, 5n, 5))).toBe('b'.repeat(32));
   });
 
+  it('writes each record as JSON would quote its path, and reads every path back (property)', () => {
+    const dir = tempDir();
+    const st = { ino: 7n, mtimeNs: 123456789n, size: 3 };
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', minLength: 1 }), fc.string({ unit: 'grapheme' }), (a, b) => {
+        const paths = [`/w/${a}`, `/w/${b}`];
+        const s = StateStore.open(dir);
+        for (const p of paths) s.set('md5', p, st, 'c'.repeat(32));
+        s.setTree('md5', paths[0]!, 'fp', `${'d'.repeat(32)}.dir`);
+        s.save();
+        const lines = fs.readFileSync(path.join(dir, 'cpv-state.log'), 'utf8').split('\n');
+        for (const p of paths) expect(lines.some((l) => l.includes(`\t${JSON.stringify(p)}\t`))).toBe(true);
+        const r = StateStore.open(dir);
+        for (const p of paths) expect(r.get('md5', p, st)).toBe('c'.repeat(32));
+        expect(r.getTree('md5', paths[0]!, 'fp')).toBe(`${'d'.repeat(32)}.dir`);
+        fs.rmSync(path.join(dir, 'cpv-state.log'));
+        fs.rmSync(path.join(dir, 'cpv-state-trees.log'));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('ignores a torn or corrupted record instead of returning a wrong hash', () => {
     const dir = tempDir();
     const s = StateStore.open(dir);
