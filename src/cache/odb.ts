@@ -16,6 +16,7 @@ import { CpvError, errnoCode } from '../errors.js';
 import { CACHE_SPACE_HINT, currentUmask, noSpaceError } from '../fsutil.js';
 import { type HashName, hashBytes, hashFile, readError, StreamHasher, streamBlocks } from './hash.js';
 import { defaultMd5Factory } from './md5.js';
+import { statMode } from './raw-fs.js';
 
 export type CheckResult = 'ok' | 'missing' | 'corrupt';
 
@@ -96,8 +97,13 @@ export class ObjectStore {
 
   /** Whether a trusted (0o444) object is present: the cheap check used on state-store hits. */
   isTrustedSync(oid: string, hashName: HashName = 'md5'): boolean {
-    const st = fs.statSync(this.pathFor(oid, hashName), { throwIfNoEntry: false });
-    return st?.isFile() === true && isTrustedMode(st);
+    // Mode only, without a Stats object: checkout and status ask this of every object of a tree.
+    const mode = statMode(this.pathFor(oid, hashName));
+    return (
+      mode !== undefined &&
+      (mode & fs.constants.S_IFMT) === fs.constants.S_IFREG &&
+      (mode & 0o7777) === OBJECT_MODE
+    );
   }
 
   /** Whether an object file exists (not verified). */

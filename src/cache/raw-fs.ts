@@ -35,6 +35,7 @@ const TESTED_NODE: Readonly<Record<number, number>> = { 20: 20 };
 
 interface FsBinding {
   lstat(p: string, bigint: true, req: undefined, throwIfNoEntry: true): BigInt64Array;
+  stat(p: string, bigint: false, req: undefined, throwIfNoEntry: false): Float64Array | undefined;
   readdir(p: string, encoding: 'utf8', withFileTypes: true): [string[], number[]];
 }
 
@@ -66,6 +67,16 @@ export function lstatFields(p: string): LstatFields {
   const a = b.lstat(p, true, undefined, true);
   const f = BINDING_FIELDS;
   return [a[f.ino]!, a[f.mtimeS]! * NS + a[f.mtimeNs]!, a[f.size]!, a[f.mode]!];
+}
+
+/**
+ * The mode (type and permission bits) of what `p` names, following symlinks; undefined when there
+ * is nothing there. Other errors throw like `fs.statSync`. For checks of many cache objects.
+ */
+export function statMode(p: string): number | undefined {
+  const b = fsBinding();
+  if (b === null) return fs.statSync(p, { throwIfNoEntry: false })?.mode;
+  return b.stat(p, false, undefined, false)?.[BINDING_FIELDS.mode];
 }
 
 /** The entries of directory `dir` with their types (throws like `fs.readdirSync`). */
@@ -104,7 +115,8 @@ function loadBinding(): FsBinding | null {
   if (firstMinor === undefined || minor < firstMinor) return null;
   try {
     const b = (process as unknown as { binding?: (name: string) => Partial<FsBinding> }).binding?.('fs');
-    if (typeof b?.lstat !== 'function' || typeof b.readdir !== 'function') return null;
+    if (typeof b?.lstat !== 'function' || typeof b.stat !== 'function' || typeof b.readdir !== 'function')
+      return null;
     const c = fs.constants as Record<string, number | undefined>;
     if (
       c.UV_DIRENT_FILE !== DIRENT_FILE ||
@@ -133,6 +145,8 @@ function probe(b: FsBinding | null): FsBinding | null {
       a[f.mode] === st.mode &&
       a[f.mtimeS]! * NS + a[f.mtimeNs]! === st.mtimeNs;
     if (!same) return null;
+    if (b.stat(file, false, undefined, false)?.[f.mode] !== fs.statSync(file).mode) return null;
+    if (b.stat(`${file}.cpv-no-such-file`, false, undefined, false) !== undefined) return null;
     const dir = path.dirname(file);
     const [names, types] = b.readdir(dir, 'utf8', true);
     const want = fs.readdirSync(dir, { withFileTypes: true });

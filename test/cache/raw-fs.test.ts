@@ -11,6 +11,7 @@ import {
   DIRENT_LINK,
   listDir,
   lstatFields,
+  statMode,
   usesBinding,
 } from '../../src/cache/raw-fs.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -55,6 +56,33 @@ describe('lstatFields', () => {
       expect(want).toBeDefined();
       expect(() => lstatFields(p)).toThrow(expect.objectContaining({ code: want?.code }));
     }
+  });
+});
+
+describe('statMode', () => {
+  it('equals fs.statSync(p).mode, following symlinks; undefined where nothing is', () => {
+    const d = tempDir();
+    fs.writeFileSync(path.join(d, 'ro'), 'x', { mode: 0o444 });
+    fs.chmodSync(path.join(d, 'ro'), 0o444);
+    fs.writeFileSync(path.join(d, 'x'), '#!/bin/sh\n', { mode: 0o755 });
+    fs.mkdirSync(path.join(d, 'dir'));
+    fs.symlinkSync('ro', path.join(d, 'link'));
+    fs.symlinkSync('missing', path.join(d, 'dangling'));
+    for (const name of ['ro', 'x', 'dir', 'link']) {
+      const p = path.join(d, name);
+      expect(statMode(p), name).toBe(fs.statSync(p).mode);
+    }
+    expect(statMode(path.join(d, 'link'))).toBe(fs.constants.S_IFREG | 0o444);
+    expect(statMode(path.join(d, 'dangling'))).toBeUndefined();
+    expect(statMode(path.join(d, 'nope'))).toBeUndefined();
+  });
+
+  it('throws what fs.statSync throws for errors other than a missing entry', () => {
+    const d = tempDir();
+    fs.writeFileSync(path.join(d, 'file'), '');
+    expect(() => statMode(path.join(d, 'file', 'below'))).toThrow(
+      expect.objectContaining({ code: 'ENOTDIR' }),
+    );
   });
 });
 
