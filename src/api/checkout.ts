@@ -286,7 +286,7 @@ async function planDirectory(
   const root = sel.tracked.abs;
   const plan = emptyPlan(root, `${repo.display(root)}/`, hashName);
   const toLink = (e: ManifestEntry, fresh: boolean): LinkItem => ({
-    abs: path.join(root, ...e.relpath.split('/')),
+    abs: underRoot(root, e.relpath),
     md5: e.md5,
     isexec: false,
     fresh,
@@ -327,6 +327,15 @@ async function planDirectory(
     plan.kind = 'modified';
   }
   return plan;
+}
+
+/**
+ * `root` joined with a manifest relpath (`/`-separated, already checked to stay inside: see
+ * manifest.ts). On POSIX that is one concatenation, which matters at 100k entries; elsewhere the
+ * `/`s become the platform's separator.
+ */
+function underRoot(root: string, relpath: string): string {
+  return path.sep === '/' ? `${root}/${relpath}` : path.join(root, ...relpath.split('/'));
 }
 
 /**
