@@ -14,9 +14,9 @@
  * Safety: before accepting cached data V8 checks its own version, its flags and the *length* of the
  * source, not the source itself. Cache files are therefore named after bundle files whose names
  * carry a hash of their content (the bundler names every file that way), and they live in the
- * user's own cache directory (mode 0700). Cached data that is missing, unreadable or rejected only
- * costs the compile time it would have saved; writing is temp file + rename, and never fails a
- * command.
+ * user's own cache directory (mode 0700), each file with a checksum of its data. Cached data
+ * that is missing, unreadable, damaged or rejected only costs the compile time it would have
+ * saved; writing is temp file + rename, and never fails a command.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -144,12 +144,27 @@ export function installCompileCache(options: CompileCacheOptions): CompileCache 
   };
 }
 
+/**
+ * A cache file is the MD5 of V8's data, then the data. V8 checks its own header but, in release
+ * builds, not a checksum of the rest: a file damaged on disk must not reach it.
+ */
+const DIGEST_BYTES = 16;
+
+function digestOf(data: Uint8Array): Buffer {
+  return createHash('md5').update(data).digest();
+}
+
 function readCachedData(cacheFile: string): Buffer | undefined {
+  let file: Buffer;
   try {
-    return fs.readFileSync(cacheFile);
+    file = fs.readFileSync(cacheFile);
   } catch {
     return undefined;
   }
+  const data = file.subarray(DIGEST_BYTES);
+  return file.length > DIGEST_BYTES && digestOf(data).equals(file.subarray(0, DIGEST_BYTES))
+    ? data
+    : undefined;
 }
 
 /** V8 accepts `#!` only at the very start of a script; wrapped, the line becomes a comment. */
@@ -161,7 +176,8 @@ function writeCachedData({ script, cacheFile }: PendingWrite): void {
   const temp = `${cacheFile}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
   try {
     fs.mkdirSync(path.dirname(cacheFile), { recursive: true, mode: 0o700 });
-    fs.writeFileSync(temp, script.createCachedData(), { mode: 0o600 });
+    const data = script.createCachedData();
+    fs.writeFileSync(temp, Buffer.concat([digestOf(data), data]), { mode: 0o600 });
     fs.renameSync(temp, cacheFile);
   } catch {
     // A cache we cannot write (read-only home, full disk) only means compiling next time too.

@@ -139,6 +139,24 @@ describe('installCompileCache', () => {
     expect(active?.accepted).toContain('part-BBBB.cjs');
   });
 
+  it('does not hand V8 a cache file damaged on disk (one flipped byte, or cut short)', () => {
+    const { binDir, cacheDir, load } = bundle();
+    install(binDir, cacheDir);
+    load();
+    active?.flush();
+    const cacheFile = path.join(cacheDir, 'entry-AAAA.cjs.status.v8');
+    const good = fs.readFileSync(cacheFile);
+    const flipped = Buffer.from(good);
+    flipped[flipped.length - 5]! ^= 0x40;
+    for (const damaged of [flipped, good.subarray(0, good.length - 7), good.subarray(0, 10)]) {
+      fs.writeFileSync(cacheFile, damaged);
+      const cache = install(binDir, cacheDir);
+      expect(load()).toMatchObject({ answer: 42 });
+      expect(cache.compiled).toContain('entry-AAAA.cjs');
+      expect(cache.accepted).toContain('part-BBBB.cjs');
+    }
+  });
+
   it('leaves files outside the bundle directory to Node', () => {
     const { binDir, cacheDir } = bundle();
     const elsewhere = path.join(tempDir(), 'other.cjs');
