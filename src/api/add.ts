@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { HashName } from '../cache/hash.js';
-import { Linker } from '../cache/link.js';
+import { Linker, workspaceFileMode } from '../cache/link.js';
 import { DvcFile, type DvcOutput, hashNameOf, readDvcFile, writeDvcFile } from '../dvcfile/dvcfile.js';
 import { CpvError } from '../errors.js';
 import { isInside, toPosix } from '../fsutil.js';
@@ -237,6 +237,8 @@ function writeDvc(target: PlannedTarget, hashed: HashedOutput, hashName: HashNam
  * are already right, so only the mode is reset (DVC keeps the inode too); symlinks inside the data
  * are replaced by real files either way.
  */
+const { S_IFMT, S_IFREG } = fs.constants;
+
 export function relinkWorkspace(
   repo: Repo,
   abs: string,
@@ -257,8 +259,12 @@ export function relinkWorkspace(
   if (entries.length > 0) linker.settle(repo.odb.root(hashName), abs);
   // Per-file hashes are asked for only when a file is really linked: an in-place copy needs none.
   const md5At = (i: number) => hashed.files![i]!.md5;
+  // With copy, a regular file that already has the workspace mode needs nothing at all (a second
+  // add of 100k unchanged files): skip the call the linker would make a no-op of.
+  const keptAsIs = linker.linkType === 'copy' ? S_IFREG | workspaceFileMode(false) : undefined;
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i]!;
+    if (keptAsIs !== undefined && !entry.isLink && (entry.mode & (S_IFMT | 0o7777)) === keptAsIs) continue;
     const type = linker.link(() => repo.odb.pathFor(md5At(i), hashName), entry.path, {
       empty: entry.size === 0,
       inPlaceCopy: true,

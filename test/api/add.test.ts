@@ -248,6 +248,21 @@ describe('cpv status', () => {
     expect(fs.existsSync(obj)).toBe(false); // DVC deletes a corrupt object it finds
   });
 
+  it('with copy, gives files of a directory the workspace mode and leaves files that have it alone', async () => {
+    const dir = await freshRepo({ 'data/plain': 'p', 'data/private': 'q', 'data/tool': 'r' });
+    fs.chmodSync(path.join(dir, 'data/private'), 0o600);
+    fs.chmodSync(path.join(dir, 'data/tool'), 0o755);
+    const inode = (name: string) => fs.statSync(path.join(dir, 'data', name)).ino;
+    const before = { plain: inode('plain'), private: inode('private') };
+    await addTargets(['data'], { cwd: dir });
+    const want = `0o${(0o666 & ~process.umask()).toString(8)}`;
+    for (const name of ['plain', 'private', 'tool'])
+      expect(mode(path.join(dir, 'data', name)), name).toBe(want);
+    expect({ plain: inode('plain'), private: inode('private') }).toEqual(before); // kept in place
+    await addTargets(['data'], { cwd: dir }); // unchanged: nothing to do
+    expect(inode('plain')).toBe(before.plain);
+  });
+
   it('says not in cache, as DVC does, even when the workspace copy cannot be hashed', async () => {
     const dir = await freshRepo({ 'data/a': 'a', 'data/b': 'b' });
     await addTargets(['data'], { cwd: dir });
