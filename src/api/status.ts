@@ -70,11 +70,15 @@ export async function outputStatus(repo: Repo, tracked: TrackedOutput): Promise<
   const hashName = hashNameOf(out);
   // The workspace is hashed (on the worker threads) while this thread checks the cache: the two
   // answers are independent, and each can take a stat per file.
+  const notNeeded = new AbortController();
   const hashing = fs.existsSync(abs)
-    ? settled(hashOutput(repo, abs, hashName, { store: false, files: false }))
+    ? settled(hashOutput(repo, abs, hashName, { store: false, files: false, signal: notNeeded.signal }))
     : undefined;
   if (out.md5 !== undefined && out.cache !== false && !(await inCache(repo, out.md5, hashName))) {
-    await hashing; // DVC's answer needs no hash: a failure to hash one does not matter here
+    // The answer needs no hash: stop hashing (a big directory would take long), and a failure
+    // to hash does not matter here.
+    notNeeded.abort();
+    await hashing;
     return 'not in cache';
   }
   if (hashing === undefined) return 'deleted';
