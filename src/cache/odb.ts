@@ -98,12 +98,7 @@ export class ObjectStore {
   /** Whether a trusted (0o444) object is present: the cheap check used on state-store hits. */
   isTrustedSync(oid: string, hashName: HashName = 'md5'): boolean {
     // Mode only, without a Stats object: checkout and status ask this of every object of a tree.
-    const mode = statMode(this.pathFor(oid, hashName));
-    return (
-      mode !== undefined &&
-      (mode & fs.constants.S_IFMT) === fs.constants.S_IFREG &&
-      (mode & 0o7777) === OBJECT_MODE
-    );
+    return isTrustedModeBits(statMode(this.pathFor(oid, hashName)));
   }
 
   /** Whether an object file exists (not verified). */
@@ -118,6 +113,11 @@ export class ObjectStore {
    */
   async check(oid: string, hashName: HashName = 'md5'): Promise<CheckResult> {
     const p = this.pathFor(oid, hashName);
+    // The common answers (trusted, missing) from one synchronous stat: fetch and push ask this of
+    // every object of a tree, and a thread-pool round trip each cost more than the stat.
+    const mode = modeOrThrow(p);
+    if (mode === undefined) return 'missing';
+    if (isTrustedModeBits(mode)) return 'ok';
     const st = await statOrUndefined(p);
     if (st === undefined) return 'missing';
     if (!st.isFile()) return 'corrupt'; // not ours to delete
@@ -165,19 +165,37 @@ export class ObjectStore {
 
   /** Stores bytes already in memory (`.dir` manifests) under `oid`, after checking they match it. */
   async addBytes(bytes: Uint8Array, oid: string, hashName: HashName = 'md5'): Promise<void> {
-    const final = this.pathFor(oid, hashName);
     const md5 = hashBytes(bytes, hashName, await defaultMd5Factory());
     if (md5 !== md5Of(oid)) {
       throw new CpvError('E_CACHE_CORRUPT', `refusing to store bytes with md5 ${md5} as object ${oid}`, {
         hint: 'This is a bug in the caller: the oid must be the md5 of the bytes.',
       });
     }
-    if (isTrustedMode(await statOrUndefined(final))) return;
-    const tmp = await this.createTemp(path.dirname(final));
-    await this.guardTemp(tmp, async () => {
-      await writeAll(tmp, bytes);
-      await this.place(tmp, final);
-    });
+    await this.storeVerified(bytes, oid, hashName);
+  }
+
+  /**
+   * Stores in-memory bytes the caller has already checked against `oid` (a manifest, a small
+   * download) with as few thread-pool round trips as the guarantees allow: one write of the whole
+   * temp file, then a rename (plus a chmod under a restrictive umask). Writes stay off the main
+   * thread on purpose: on a busy disk creating a file can wait milliseconds for the journal, and a
+   * synchronous create then stalls every transfer in flight. As every writer here: nothing partial
+   * is left on failure, and an intact object already in place is left untouched.
+   */
+  async storeVerified(bytes: Uint8Array, oid: string, hashName: HashName = 'md5'): Promise<void> {
+    const final = this.pathFor(oid, hashName);
+    if (isTrustedModeBits(modeOrThrow(final))) return;
+    const dir = path.dirname(final);
+    const tmp = path.join(dir, tempName());
+    const write = () => fs.promises.writeFile(tmp, bytes, { flag: 'wx', mode: OBJECT_MODE });
+    try {
+      await write().catch(async (err: unknown) => retryAfterMkdir(err, dir, write));
+      if (this.fixMode) await fs.promises.chmod(tmp, OBJECT_MODE);
+      await fs.promises.rename(tmp, final);
+    } catch (err) {
+      await fs.promises.rm(tmp, { force: true });
+      throw writeError(err, final);
+    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -295,6 +313,23 @@ async function statOrUndefined(p: string): Promise<fs.Stats | undefined> {
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
     throw readError(err, p);
   }
+}
+
+function modeOrThrow(p: string): number | undefined {
+  try {
+    return statMode(p);
+  } catch (err) {
+    throw readError(err, p);
+  }
+}
+
+/** Whether a raw `st_mode` is a regular file with exactly the object mode. */
+function isTrustedModeBits(mode: number | undefined): boolean {
+  return (
+    mode !== undefined &&
+    (mode & fs.constants.S_IFMT) === fs.constants.S_IFREG &&
+    (mode & 0o7777) === OBJECT_MODE
+  );
 }
 
 function isTrustedMode(st: fs.Stats | undefined): boolean {

@@ -1,20 +1,29 @@
 /**
- * Bringing one remote object into the local cache, trusting nothing: the bytes are hashed while
- * they stream into a temp file beside their final cache path, and only if the hash matches the
- * oid is the temp chmod'ed 0o444 and renamed into place. A corrupt or truncated download never
- * becomes a cache object (it would then be trusted for its 0o444 mode, dvc-compat §4.2).
+ * Bringing one remote object into the local cache, trusting nothing: the bytes are hashed as they
+ * arrive (small objects in memory, large ones while they stream into a temp file beside their
+ * final cache path), and only if the hash matches the oid does the object land in the cache,
+ * 0o444, by rename. A corrupt or truncated download never becomes a cache object (it would then
+ * be trusted for its 0o444 mode, dvc-compat §4.2).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { DOS2UNIX_CHUNK, type HashName, StreamHasher } from '../cache/hash.js';
+import { DOS2UNIX_CHUNK, type HashName, hashBytes, StreamHasher } from '../cache/hash.js';
 import { defaultMd5Factory } from '../cache/md5.js';
 import { OBJECT_MODE, type ObjectStore, tempName, writeError } from '../cache/odb.js';
 import { CpvError } from '../errors.js';
 import { objectKey } from './keys.js';
 import type { Remote, TransferCallOptions } from './remote.js';
-import { abortedError, withRetry } from './retry.js';
+import { abortedError, throwIfAborted, withRetry } from './retry.js';
+
+/**
+ * Objects up to this size are collected in memory, checked, and written in one go: most objects
+ * of a dataset are a few KiB, and for those the seven file calls of a streamed write (and its
+ * 1 MiB block buffer) cost more than the bytes. Bigger objects stream through a temp file in
+ * bounded memory.
+ */
+const IN_MEMORY_MAX = 1 << 20;
 
 /** Downloads `oid` from `remote` into `odb`, verified. Returns the object's size. */
 export async function downloadToCache(
@@ -24,43 +33,96 @@ export async function downloadToCache(
   hashName: HashName,
   opts: TransferCallOptions = {},
 ): Promise<number> {
-  const final = odb.pathFor(oid, hashName);
-  const dir = path.dirname(final);
   const key = objectKey(oid, hashName);
   // Retry whole downloads on transient errors (a reset mid-stream cannot be resumed here).
   return withRetry(async () => {
+    const body = await remote.get(key, opts);
+    const chunks = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    const head = await readUpTo(chunks, IN_MEMORY_MAX).catch((err: unknown) => {
+      body.destroy();
+      throw err;
+    });
+    throwIfAborted(opts.signal);
+    if (head.ended) {
+      const bytes = head.chunks.length === 1 ? head.chunks[0]! : Buffer.concat(head.chunks);
+      verify(remote, oid, key, hashBytes(bytes, hashName, await defaultMd5Factory()));
+      await odb.storeVerified(bytes, oid, hashName);
+      return bytes.length;
+    }
+    return streamToCache(remote, odb, oid, hashName, key, body, prefixed(head.chunks, chunks), opts);
+  }, opts);
+}
+
+/** Reads chunks until more than `max` bytes came or the stream ended. */
+async function readUpTo(
+  chunks: AsyncIterator<Buffer>,
+  max: number,
+): Promise<{ chunks: Buffer[]; ended: boolean }> {
+  const got: Buffer[] = [];
+  let size = 0;
+  while (size <= max) {
+    const next = await chunks.next();
+    if (next.done) return { chunks: got, ended: true };
+    got.push(next.value);
+    size += next.value.length;
+  }
+  return { chunks: got, ended: false };
+}
+
+/** The chunks already read, then the rest of the stream. */
+async function* prefixed(first: Buffer[], rest: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
+  yield* first;
+  for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
+}
+
+/** Streams a large object into a temp file beside its cache path, hashing on the way. */
+async function streamToCache(
+  remote: Remote,
+  odb: ObjectStore,
+  oid: string,
+  hashName: HashName,
+  key: string,
+  body: Readable,
+  chunks: AsyncGenerator<Buffer>,
+  opts: TransferCallOptions,
+): Promise<number> {
+  const final = odb.pathFor(oid, hashName);
+  const dir = path.dirname(final);
+  const tmp = path.join(dir, tempName());
+  let fh: fs.promises.FileHandle | undefined;
+  try {
     await fs.promises.mkdir(dir, { recursive: true }).catch((err: unknown) => {
       throw writeError(err, dir);
     });
-    const tmp = path.join(dir, tempName());
-    // Opened before streaming, so a cancelled download can never create the temp after its cleanup.
-    const fh = await fs.promises.open(tmp, 'wx', OBJECT_MODE).catch((err: unknown) => {
+    fh = await fs.promises.open(tmp, 'wx', OBJECT_MODE).catch((err: unknown) => {
       throw writeError(err, tmp);
     });
-    try {
-      const body = await remote.get(key, opts);
-      const sink = new HashingFileSink(fh, tmp, hashName, await defaultMd5Factory());
-      await pipeline(body, sink, { signal: opts.signal });
-      const { md5, size } = sink.digest();
-      const expected = oid.endsWith('.dir') ? oid.slice(0, -4) : oid;
-      if (md5 !== expected) {
-        throw new CpvError(
-          'E_CACHE_CORRUPT',
-          `object ${oid} on remote '${remote.name}' is corrupt: its bytes hash to ${md5}`,
-          {
-            hint: `It was not put into the cache. Re-push it from a clone that has it intact, or delete '${key}' on the remote.`,
-          },
-        );
-      }
-      await placeTemp(tmp, final);
-      return size;
-    } catch (err) {
-      await fh.close().catch(() => undefined);
-      await fs.promises.rm(tmp, { force: true });
-      if (opts.signal?.aborted) throw abortedError(opts.signal);
-      throw err;
-    }
-  }, opts);
+    const sink = new HashingFileSink(fh, tmp, hashName, await defaultMd5Factory());
+    await pipeline(Readable.from(chunks, { objectMode: false }), sink, { signal: opts.signal });
+    const { md5, size } = sink.digest();
+    verify(remote, oid, key, md5);
+    await placeTemp(tmp, final);
+    return size;
+  } catch (err) {
+    body.destroy();
+    await fh?.close().catch(() => undefined);
+    if (fh !== undefined) await fs.promises.rm(tmp, { force: true });
+    if (opts.signal?.aborted) throw abortedError(opts.signal);
+    throw err;
+  }
+}
+
+/** Throws unless the downloaded bytes hash to the object's id. */
+function verify(remote: Remote, oid: string, key: string, md5: string): void {
+  const expected = oid.endsWith('.dir') ? oid.slice(0, -4) : oid;
+  if (md5 === expected) return;
+  throw new CpvError(
+    'E_CACHE_CORRUPT',
+    `object ${oid} on remote '${remote.name}' is corrupt: its bytes hash to ${md5}`,
+    {
+      hint: `It was not put into the cache. Re-push it from a clone that has it intact, or delete '${key}' on the remote.`,
+    },
+  );
 }
 
 /** chmod 0o444, then rename over `final` unless an intact object already sits there. */

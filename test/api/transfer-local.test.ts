@@ -187,6 +187,38 @@ describe('integrity', () => {
     expect(fs.existsSync(path.join(b, 'data'))).toBe(false);
   });
 
+  it('objects over 1 MiB stream into the cache; an altered one is caught there too', async () => {
+    // Objects up to 1 MiB are checked in memory, bigger ones while they stream to a temp file:
+    // both paths must verify, and neither may leave a temp behind.
+    const big = (seed: number) =>
+      Buffer.from(Array.from({ length: 3 * 1024 * 1024 + 17 }, (_, i) => (i * seed) & 0xff));
+    const { a, remote } = await repoA(TREE);
+    fs.writeFileSync(path.join(a, 'big1.bin'), big(7));
+    fs.writeFileSync(path.join(a, 'big2.bin'), big(11));
+    await addTargets(['big1.bin', 'big2.bin'], { cwd: a });
+    gitCli(a, 'add', '-A');
+    gitCli(a, 'commit', '-q', '-m', 'big files');
+    await push([], { cwd: a });
+    const { md5 } = await hashFile(path.join(a, 'big2.bin'), 'md5');
+    const key = path.join(remote, 'files', 'md5', md5.slice(0, 2), md5.slice(2));
+    fs.chmodSync(key, 0o644);
+    const altered = big(11);
+    altered[2 * 1024 * 1024] ^= 1; // one bit, past the first MiB
+    fs.writeFileSync(key, altered);
+    const b = cloneOf(a);
+    const err = await rejection(pull([], { cwd: b }));
+    expect(err.message).toContain('big2.bin');
+    expect(err.message).toContain('corrupt');
+    const cacheDir = path.join(b, '.dvc', 'cache');
+    expect(await new ObjectStore(cacheDir).exists(md5)).toBe(false);
+    expect([...listing(cacheDir).keys()].filter((k) => k.includes('.tmp-'))).toEqual([]);
+    expect(fs.existsSync(path.join(b, 'big1.bin'))).toBe(false); // a failed fetch checks nothing out
+    await fetch(['big1.bin'], { cwd: b });
+    const got = new ObjectStore(cacheDir).pathFor((await hashFile(path.join(a, 'big1.bin'), 'md5')).md5);
+    expect(fs.readFileSync(got).equals(big(7))).toBe(true);
+    expect(fs.statSync(got).mode & 0o777).toBe(0o444);
+  });
+
   it('push names objects missing from the cache and does not upload their manifest', async () => {
     const { a, remote } = await repoA();
     const { md5 } = await hashFile(path.join(a, 'data/sub/b.txt'), 'md5');

@@ -238,6 +238,42 @@ describe('ObjectStore.addFileKnown / addBytes', () => {
   });
 });
 
+describe('ObjectStore.storeVerified', () => {
+  it('stores 0o444 bytes under the oid and leaves an intact object where it is', async () => {
+    const { store, cacheDir } = setup();
+    await store.storeVerified(Buffer.from('foo'), FOO_MD5);
+    const p = store.pathFor(FOO_MD5);
+    expect(fs.readFileSync(p, 'utf8')).toBe('foo');
+    expect(mode(p)).toBe(OBJECT_MODE);
+    const inode = fs.statSync(p).ino; // maybe hard-linked into a workspace: must stay this file
+    await store.storeVerified(Buffer.from('foo'), FOO_MD5);
+    expect(fs.statSync(p).ino).toBe(inode);
+    expect(temps(cacheDir)).toEqual([]);
+  });
+
+  it('replaces an untrusted (not 0o444) file in the place of the object', async () => {
+    const { store, cacheDir } = setup();
+    const p = store.pathFor(FOO_MD5);
+    fs.mkdirSync(path.dirname(p), { recursive: true });
+    fs.writeFileSync(p, 'fo0', { mode: 0o644 });
+    await store.storeVerified(Buffer.from('foo'), FOO_MD5);
+    expect(fs.readFileSync(p, 'utf8')).toBe('foo');
+    expect(mode(p)).toBe(OBJECT_MODE);
+    expect(temps(cacheDir)).toEqual([]);
+  });
+
+  it('a file in the way of the object directory → E_IO naming it, no temp left', async () => {
+    const { store, cacheDir } = setup();
+    const blocker = path.join(cacheDir, 'files', 'md5', FOO_MD5.slice(0, 2));
+    fs.mkdirSync(path.dirname(blocker), { recursive: true });
+    fs.writeFileSync(blocker, 'not a directory');
+    const err = await store.storeVerified(Buffer.from('foo'), FOO_MD5).catch((e: unknown) => e);
+    expect(errCode(err)).toBe('E_IO');
+    expect((err as Error).message).toContain(blocker);
+    expect(temps(cacheDir)).toEqual([]);
+  });
+});
+
 describe('ObjectStore.check', () => {
   function plant(
     store: ObjectStore,
