@@ -14,6 +14,7 @@ import { defaultMd5Factory } from '../cache/md5.js';
 import { OBJECT_MODE, type ObjectStore, tempName, writeError } from '../cache/odb.js';
 import { CpvError } from '../errors.js';
 import { objectKey } from './keys.js';
+import { canOffload, OffThreadHashingSink } from './offload-sink.js';
 import type { Remote, TransferCallOptions } from './remote.js';
 import { abortedError, throwIfAborted, withRetry } from './retry.js';
 
@@ -89,15 +90,27 @@ async function streamToCache(
   const final = odb.pathFor(oid, hashName);
   const dir = path.dirname(final);
   const tmp = path.join(dir, tempName());
+  const offload = canOffload(hashName);
   let fh: fs.promises.FileHandle | undefined;
+  let created = false;
   try {
     await fs.promises.mkdir(dir, { recursive: true }).catch((err: unknown) => {
       throw writeError(err, dir);
     });
-    fh = await fs.promises.open(tmp, 'wx', OBJECT_MODE).catch((err: unknown) => {
+    // Created before streaming, so a cancelled download can never create it after its clean-up.
+    // The worker reopens it for writing, so it stays writable by its owner until placeTemp.
+    fh = await fs.promises.open(tmp, 'wx', offload ? 0o600 : OBJECT_MODE).catch((err: unknown) => {
       throw writeError(err, tmp);
     });
-    const sink = new HashingFileSink(fh, tmp, hashName, await defaultMd5Factory());
+    created = true;
+    let sink: HashingFileSink | OffThreadHashingSink;
+    if (offload) {
+      await fh.close();
+      fh = undefined;
+      sink = new OffThreadHashingSink(tmp, (err) => writeError(err, tmp));
+    } else {
+      sink = new HashingFileSink(fh, tmp, hashName, await defaultMd5Factory());
+    }
     await pipeline(Readable.from(chunks, { objectMode: false }), sink, { signal: opts.signal });
     const { md5, size } = sink.digest();
     verify(remote, oid, key, md5);
@@ -106,7 +119,7 @@ async function streamToCache(
   } catch (err) {
     body.destroy();
     await fh?.close().catch(() => undefined);
-    if (fh !== undefined) await fs.promises.rm(tmp, { force: true });
+    if (created) await fs.promises.rm(tmp, { force: true });
     if (opts.signal?.aborted) throw abortedError(opts.signal);
     throw err;
   }

@@ -203,7 +203,7 @@ describe('integrity', () => {
     const key = path.join(remote, 'files', 'md5', md5.slice(0, 2), md5.slice(2));
     fs.chmodSync(key, 0o644);
     const altered = big(11);
-    altered[2 * 1024 * 1024] ^= 1; // one bit, past the first MiB
+    altered.writeUInt8(altered.readUInt8(2 * 1024 * 1024) ^ 1, 2 * 1024 * 1024); // one bit, past the first MiB
     fs.writeFileSync(key, altered);
     const b = cloneOf(a);
     const err = await rejection(pull([], { cwd: b }));

@@ -1,0 +1,243 @@
+/**
+ * Writing and hashing a large download on another thread.
+ *
+ * A ranged download of a big object keeps the main thread busy reading sockets; hashing the same
+ * bytes there as well (MD5 runs at ~500 MB/s, so 2 s per GiB) made it the bottleneck: the fetch
+ * of one 1 GiB object was slower than the peers that do not verify at all. So the bytes of a large
+ * md5 object go, in order, to one shared worker thread that writes them into the temp file and
+ * hashes them; the main thread only moves buffers (transferred, not copied, when it owns them).
+ *
+ * Memory stays bounded: a stream waits once `MAX_IN_FLIGHT` bytes are posted and not yet written.
+ * The worker is started on the first large download and kept while any stream is open (unref'd in
+ * between, so it never holds the process open). md5-dos2unix objects (legacy, rare) and Nodes
+ * without MD5 in node:crypto keep the main-thread path.
+ */
+import { Writable } from 'node:stream';
+import { Worker } from 'node:worker_threads';
+import { nodeCryptoHasMd5 } from '../cache/md5.js';
+
+/** Bytes posted to the worker and not yet written, per stream, before the stream waits. */
+const MAX_IN_FLIGHT = 16 << 20;
+/** Buffers at least this big that own their whole memory are transferred instead of copied. */
+const TRANSFER_MIN = 1 << 20;
+
+const WORKER_SOURCE = `
+'use strict';
+const { parentPort } = require('node:worker_threads');
+const fs = require('node:fs');
+const crypto = require('node:crypto');
+const streams = new Map();
+function fail(id, s, err) {
+  s.failed = true;
+  parentPort.postMessage({ id, error: { code: err.code, message: err.message } });
+}
+function closeFd(s) {
+  if (s.fd === undefined) return;
+  const fd = s.fd;
+  s.fd = undefined;
+  fs.closeSync(fd);
+}
+parentPort.on('message', (msg) => {
+  if (msg.op === 'open') {
+    const s = { fd: undefined, md5: crypto.createHash('md5'), size: 0, failed: false };
+    streams.set(msg.id, s);
+    try {
+      s.fd = fs.openSync(msg.path, 'r+');
+    } catch (err) {
+      fail(msg.id, s, err);
+    }
+    return;
+  }
+  const s = streams.get(msg.id);
+  if (s === undefined) return;
+  if (msg.op === 'bytes') {
+    if (s.failed) return;
+    const bytes = msg.bytes;
+    try {
+      for (let off = 0; off < bytes.length; ) off += fs.writeSync(s.fd, bytes, off, bytes.length - off, s.size + off);
+    } catch (err) {
+      fail(msg.id, s, err);
+      return;
+    }
+    s.md5.update(bytes);
+    s.size += bytes.length;
+    parentPort.postMessage({ id: msg.id, written: bytes.length });
+    return;
+  }
+  // 'end' (all bytes sent) or 'close' (the stream was abandoned)
+  streams.delete(msg.id);
+  try {
+    closeFd(s);
+  } catch (err) {
+    if (msg.op === 'end' && !s.failed) fail(msg.id, s, err);
+  }
+  if (msg.op === 'end' && !s.failed) parentPort.postMessage({ id: msg.id, md5: s.md5.digest('hex'), size: s.size });
+});
+`;
+
+type Reply =
+  | { id: number; written: number }
+  | { id: number; md5: string; size: number }
+  | { id: number; error: { code?: string; message: string } };
+
+interface StreamHandlers {
+  onReply(reply: Reply): void;
+  onWorkerError(err: Error): void;
+}
+
+/** The shared worker and the streams it serves. */
+class SinkWorker {
+  private worker: Worker | undefined;
+  private readonly streams = new Map<number, StreamHandlers>();
+  private nextId = 1;
+
+  open(filePath: string, handlers: StreamHandlers): number {
+    const worker = this.start();
+    const id = this.nextId++;
+    this.streams.set(id, handlers);
+    worker.ref();
+    worker.postMessage({ op: 'open', id, path: filePath });
+    return id;
+  }
+
+  post(id: number, bytes: Uint8Array): void {
+    const owned = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+    if (owned && bytes.byteLength >= TRANSFER_MIN && bytes.buffer instanceof ArrayBuffer) {
+      this.worker?.postMessage({ op: 'bytes', id, bytes }, [bytes.buffer]);
+    } else {
+      this.worker?.postMessage({ op: 'bytes', id, bytes: new Uint8Array(bytes) });
+    }
+  }
+
+  end(id: number): void {
+    this.worker?.postMessage({ op: 'end', id });
+  }
+
+  /** Forgets a stream (finished or failed); the worker drops its state. */
+  release(id: number): void {
+    if (!this.streams.delete(id)) return;
+    this.worker?.postMessage({ op: 'close', id });
+    if (this.streams.size === 0) this.worker?.unref();
+  }
+
+  private start(): Worker {
+    if (this.worker !== undefined) return this.worker;
+    const worker = new Worker(WORKER_SOURCE, { eval: true });
+    worker.on('message', (reply: Reply) => this.streams.get(reply.id)?.onReply(reply));
+    worker.on('error', (err) => this.fail(err));
+    worker.on('exit', (code) => this.fail(new Error(`the download worker exited (${code})`)));
+    this.worker = worker;
+    return worker;
+  }
+
+  /** The worker died: every open stream fails, and the next stream starts a new worker. */
+  private fail(err: Error): void {
+    this.worker = undefined;
+    const open = [...this.streams.values()];
+    this.streams.clear();
+    for (const s of open) s.onWorkerError(err);
+  }
+}
+
+let shared: SinkWorker | undefined;
+let usable: boolean | undefined;
+
+/** Whether large downloads of `hashName` objects can be hashed off the main thread here. */
+export function canOffload(hashName: string): boolean {
+  usable ??= nodeCryptoHasMd5();
+  return usable && hashName === 'md5';
+}
+
+/**
+ * A write stream into the existing, empty file `filePath`, whose bytes the worker writes and
+ * hashes. `digest()` gives the md5 and size once the stream has finished. The worker opens and
+ * closes the file itself (no descriptor is shared between threads); the caller creates it first,
+ * writable by its owner, so a cancelled download cannot create it after the caller's clean-up.
+ * A written Buffer of 1 MiB or more that owns its whole memory is handed to the worker, not
+ * copied: it is empty afterwards, so write only buffers nothing else reads later.
+ */
+export class OffThreadHashingSink extends Writable {
+  private readonly worker: SinkWorker;
+  private readonly id: number;
+  private inFlight = 0;
+  private resumeWrite: (() => void) | undefined;
+  private finishFinal: ((err?: Error | null) => void) | undefined;
+  private result: { md5: string; size: number } | undefined;
+  private failure: Error | undefined;
+
+  constructor(
+    filePath: string,
+    private readonly toError: (err: unknown) => Error,
+  ) {
+    super();
+    shared ??= new SinkWorker();
+    this.worker = shared;
+    this.id = this.worker.open(filePath, {
+      onReply: (reply) => this.onReply(reply),
+      onWorkerError: (err) => this.onFailure(err),
+    });
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, callback: (err?: Error | null) => void): void {
+    if (this.failure !== undefined) {
+      callback(this.failure);
+      return;
+    }
+    this.inFlight += chunk.length;
+    this.worker.post(this.id, chunk);
+    if (this.inFlight < MAX_IN_FLIGHT) callback();
+    else this.resumeWrite = () => callback(this.failure);
+  }
+
+  override _final(callback: (err?: Error | null) => void): void {
+    if (this.failure !== undefined) {
+      callback(this.failure);
+      return;
+    }
+    this.finishFinal = callback;
+    this.worker.end(this.id);
+  }
+
+  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    this.worker.release(this.id);
+    callback(err);
+  }
+
+  digest(): { md5: string; size: number } {
+    if (this.result === undefined) throw new Error('OffThreadHashingSink: digest() before finish');
+    return this.result;
+  }
+
+  private onReply(reply: Reply): void {
+    if ('error' in reply) {
+      this.onFailure(Object.assign(new Error(reply.error.message), { code: reply.error.code }));
+    } else if ('written' in reply) {
+      this.inFlight -= reply.written;
+      if (this.inFlight < MAX_IN_FLIGHT && this.resumeWrite !== undefined) {
+        const resume = this.resumeWrite;
+        this.resumeWrite = undefined;
+        resume();
+      }
+    } else {
+      this.result = { md5: reply.md5, size: reply.size };
+      this.worker.release(this.id);
+      const finish = this.finishFinal;
+      this.finishFinal = undefined;
+      finish?.();
+    }
+  }
+
+  /** A write in the worker failed, or the worker died: fail whichever call is waiting. */
+  private onFailure(err: Error): void {
+    this.failure = this.toError(err);
+    this.worker.release(this.id);
+    const resume = this.resumeWrite;
+    const finish = this.finishFinal;
+    this.resumeWrite = undefined;
+    this.finishFinal = undefined;
+    if (resume !== undefined)
+      resume(); // fails the pending write
+    else if (finish !== undefined) finish(this.failure);
+    else this.destroy(this.failure);
+  }
+}
