@@ -14,7 +14,7 @@ import { defaultMd5Factory } from '../cache/md5.js';
 import { OBJECT_MODE, type ObjectStore, tempName, writeError } from '../cache/odb.js';
 import { CpvError } from '../errors.js';
 import { objectKey } from './keys.js';
-import { canOffload, OffThreadHashingSink } from './offload-sink.js';
+import { canOffload, OffThreadHashingSink } from './off-thread.js';
 import type { Remote, TransferCallOptions } from './remote.js';
 import { abortedError, throwIfAborted, withRetry } from './retry.js';
 

@@ -7,8 +7,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { canOffload, OffThreadHashingSink } from '../../src/remote/offload-sink.js';
+import { canOffload, OffThreadHashingSink, sha256OffThread } from '../../src/remote/off-thread.js';
+import { hashPayloadsOffThread } from '../../src/remote/s3.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const MiB = 1024 * 1024;
@@ -90,5 +92,56 @@ describe('OffThreadHashingSink', () => {
     expect(again.digest().md5).toBe(expected);
     expect(data.length).toBe(0); // a whole buffer of its own was handed over, not copied
     expect(fs.statSync(next).size).toBe(2 * MiB);
+  });
+});
+
+describe('payload hashes off the main thread', () => {
+  it('sha256OffThread agrees with node:crypto and leaves the caller its bytes', async () => {
+    const data = randomBytes(3 * MiB + 5);
+    const slice = data.subarray(17, 2 * MiB);
+    expect(await sha256OffThread(data)).toBe(createHash('sha256').update(data).digest('hex'));
+    expect(await sha256OffThread(slice)).toBe(createHash('sha256').update(slice).digest('hex'));
+    expect(data.length).toBe(3 * MiB + 5);
+  });
+
+  it('the S3 client signs a large body with the hash from the worker, a small one as before', async () => {
+    const sent: Array<{ headers: Record<string, string> }> = [];
+    const client = new S3Client({
+      region: 'us-east-1',
+      endpoint: 'http://127.0.0.1:1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'AK', secretAccessKey: 'SK' },
+      requestHandler: {
+        handle: async (request: { headers: Record<string, string> }) => {
+          sent.push({ headers: { ...request.headers } });
+          throw Object.assign(new Error('stop here'), { $metadata: {} });
+        },
+      },
+      maxAttempts: 1,
+    });
+    hashPayloadsOffThread(client);
+    // What the request carries once built, before the signer runs: the signer hashes on the main
+    // thread only when no hash is there yet.
+    const beforeSigning: Array<string | undefined> = [];
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        beforeSigning.push(
+          (args.request as { headers: Record<string, string> }).headers['x-amz-content-sha256'],
+        );
+        return next(args);
+      },
+      { step: 'build', priority: 'low', name: 'testPeek' },
+    );
+    const big = randomBytes(2 * MiB);
+    const small = randomBytes(1000);
+    for (const body of [big, small]) {
+      await expect(client.send(new PutObjectCommand({ Bucket: 'b', Key: 'k', Body: body }))).rejects.toThrow(
+        'stop here',
+      );
+      const headers = sent.at(-1)!.headers;
+      expect(headers['x-amz-content-sha256']).toBe(createHash('sha256').update(body).digest('hex'));
+      expect(headers.authorization).toContain('x-amz-content-sha256');
+    }
+    expect(beforeSigning).toEqual([createHash('sha256').update(big).digest('hex'), undefined]);
   });
 });

@@ -1,16 +1,19 @@
 /**
- * Writing and hashing a large download on another thread.
+ * Transfer work moved off the main thread, to one shared worker.
  *
- * A ranged download of a big object keeps the main thread busy reading sockets; hashing the same
- * bytes there as well (MD5 runs at ~500 MB/s, so 2 s per GiB) made it the bottleneck: the fetch
- * of one 1 GiB object was slower than the peers that do not verify at all. So the bytes of a large
- * md5 object go, in order, to one shared worker thread that writes them into the temp file and
- * hashes them; the main thread only moves buffers (transferred, not copied, when it owns them).
+ * During a transfer the main thread reads and writes sockets; hashing the bytes there as well (MD5
+ * and SHA-256 run at ~500 MB/s here, 2 s per GiB) made it the bottleneck, and the transfer of one
+ * 1 GiB object was slower than peers that hash less. The worker does two jobs:
  *
- * Memory stays bounded: a stream waits once `MAX_IN_FLIGHT` bytes are posted and not yet written.
- * The worker is started on the first large download and kept while any stream is open (unref'd in
- * between, so it never holds the process open). md5-dos2unix objects (legacy, rare) and Nodes
- * without MD5 in node:crypto keep the main-thread path.
+ * - **Large downloads** (`OffThreadHashingSink`): the bytes of a large md5 object go to it in
+ *   order; it writes them into the temp file and hashes them. Memory stays bounded: a stream
+ *   waits once `MAX_IN_FLIGHT` bytes are posted and not yet written. md5-dos2unix objects
+ *   (legacy, rare) and Nodes without MD5 in node:crypto keep the main-thread path.
+ * - **Upload payload hashes** (`sha256OffThread`): SigV4 signs a request body by its SHA-256;
+ *   the S3 client asks the worker for it (see s3.ts) instead of hashing on the main thread.
+ *
+ * The worker starts on first use and is held referenced only while a job is open, so it never
+ * keeps the process alive.
  */
 import { Writable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
@@ -38,6 +41,10 @@ function closeFd(s) {
   fs.closeSync(fd);
 }
 parentPort.on('message', (msg) => {
+  if (msg.op === 'sha256') {
+    parentPort.postMessage({ id: msg.id, sha256: crypto.createHash('sha256').update(msg.bytes).digest('hex') });
+    return;
+  }
   if (msg.op === 'open') {
     const s = { fd: undefined, md5: crypto.createHash('md5'), size: 0, failed: false };
     streams.set(msg.id, s);
@@ -61,7 +68,9 @@ parentPort.on('message', (msg) => {
     }
     s.md5.update(bytes);
     s.size += bytes.length;
-    parentPort.postMessage({ id: msg.id, written: bytes.length });
+    // The memory goes back with the answer: freed by the main thread's frequent collections
+    // rather than by this thread's, which allocates too little to collect soon.
+    parentPort.postMessage({ id: msg.id, written: bytes.length, bytes }, [bytes.buffer]);
     return;
   }
   // 'end' (all bytes sent) or 'close' (the stream was abandoned)
@@ -76,56 +85,75 @@ parentPort.on('message', (msg) => {
 `;
 
 type Reply =
+  | { id: number; sha256: string }
   | { id: number; written: number }
   | { id: number; md5: string; size: number }
   | { id: number; error: { code?: string; message: string } };
 
-interface StreamHandlers {
+interface JobHandlers {
   onReply(reply: Reply): void;
   onWorkerError(err: Error): void;
 }
 
-/** The shared worker and the streams it serves. */
-class SinkWorker {
+/** The shared worker and the jobs (streams, hashes) it serves. */
+class OffThreadWorker {
   private worker: Worker | undefined;
-  private readonly streams = new Map<number, StreamHandlers>();
+  private readonly jobs = new Map<number, JobHandlers>();
   private nextId = 1;
 
-  open(filePath: string, handlers: StreamHandlers): number {
+  open(filePath: string, handlers: JobHandlers): number {
+    const id = this.register(handlers);
+    this.worker?.postMessage({ op: 'open', id, path: filePath });
+    return id;
+  }
+
+  /** SHA-256 of `bytes` (copied to the worker; the caller keeps them). */
+  sha256(bytes: Uint8Array): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const id = this.register({
+        onReply: (reply) => {
+          this.release(id);
+          if ('sha256' in reply) resolve(reply.sha256);
+        },
+        onWorkerError: reject,
+      });
+      const copy = new Uint8Array(bytes); // one copy, moved to the worker
+      this.worker?.postMessage({ op: 'sha256', id, bytes: copy }, [copy.buffer]);
+    });
+  }
+
+  private register(handlers: JobHandlers): number {
     const worker = this.start();
     const id = this.nextId++;
-    this.streams.set(id, handlers);
+    this.jobs.set(id, handlers);
     worker.ref();
-    worker.postMessage({ op: 'open', id, path: filePath });
     return id;
   }
 
   post(id: number, bytes: Uint8Array): void {
     const owned = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-    if (owned && bytes.byteLength >= TRANSFER_MIN && bytes.buffer instanceof ArrayBuffer) {
-      this.worker?.postMessage({ op: 'bytes', id, bytes }, [bytes.buffer]);
-    } else {
-      this.worker?.postMessage({ op: 'bytes', id, bytes: new Uint8Array(bytes) });
-    }
+    const give = owned && bytes.byteLength >= TRANSFER_MIN && bytes.buffer instanceof ArrayBuffer;
+    const sent = give ? bytes : new Uint8Array(bytes); // the copy owns its memory: moved, not cloned
+    this.worker?.postMessage({ op: 'bytes', id, bytes: sent }, [sent.buffer as ArrayBuffer]);
   }
 
   end(id: number): void {
     this.worker?.postMessage({ op: 'end', id });
   }
 
-  /** Forgets a stream (finished or failed); the worker drops its state. */
+  /** Forgets a job (finished or failed); the worker drops its state. */
   release(id: number): void {
-    if (!this.streams.delete(id)) return;
+    if (!this.jobs.delete(id)) return;
     this.worker?.postMessage({ op: 'close', id });
-    if (this.streams.size === 0) this.worker?.unref();
+    if (this.jobs.size === 0) this.worker?.unref();
   }
 
   private start(): Worker {
     if (this.worker !== undefined) return this.worker;
     const worker = new Worker(WORKER_SOURCE, { eval: true });
-    worker.on('message', (reply: Reply) => this.streams.get(reply.id)?.onReply(reply));
+    worker.on('message', (reply: Reply) => this.jobs.get(reply.id)?.onReply(reply));
     worker.on('error', (err) => this.fail(err));
-    worker.on('exit', (code) => this.fail(new Error(`the download worker exited (${code})`)));
+    worker.on('exit', (code) => this.fail(new Error(`the transfer worker exited (${code})`)));
     this.worker = worker;
     return worker;
   }
@@ -133,13 +161,19 @@ class SinkWorker {
   /** The worker died: every open stream fails, and the next stream starts a new worker. */
   private fail(err: Error): void {
     this.worker = undefined;
-    const open = [...this.streams.values()];
-    this.streams.clear();
+    const open = [...this.jobs.values()];
+    this.jobs.clear();
     for (const s of open) s.onWorkerError(err);
   }
 }
 
-let shared: SinkWorker | undefined;
+let shared: OffThreadWorker | undefined;
+
+/** SHA-256 (hex) of `bytes`, computed by the shared worker. */
+export function sha256OffThread(bytes: Uint8Array): Promise<string> {
+  shared ??= new OffThreadWorker();
+  return shared.sha256(bytes);
+}
 let usable: boolean | undefined;
 
 /** Whether large downloads of `hashName` objects can be hashed off the main thread here. */
@@ -157,7 +191,7 @@ export function canOffload(hashName: string): boolean {
  * copied: it is empty afterwards, so write only buffers nothing else reads later.
  */
 export class OffThreadHashingSink extends Writable {
-  private readonly worker: SinkWorker;
+  private readonly worker: OffThreadWorker;
   private readonly id: number;
   private inFlight = 0;
   private resumeWrite: (() => void) | undefined;
@@ -170,7 +204,7 @@ export class OffThreadHashingSink extends Writable {
     private readonly toError: (err: unknown) => Error,
   ) {
     super();
-    shared ??= new SinkWorker();
+    shared ??= new OffThreadWorker();
     this.worker = shared;
     this.id = this.worker.open(filePath, {
       onReply: (reply) => this.onReply(reply),
@@ -211,6 +245,8 @@ export class OffThreadHashingSink extends Writable {
   private onReply(reply: Reply): void {
     if ('error' in reply) {
       this.onFailure(Object.assign(new Error(reply.error.message), { code: reply.error.code }));
+    } else if ('sha256' in reply) {
+      // not a stream's reply
     } else if ('written' in reply) {
       this.inFlight -= reply.written;
       if (this.inFlight < MAX_IN_FLIGHT && this.resumeWrite !== undefined) {
