@@ -42,7 +42,8 @@ function closeFd(s) {
 }
 parentPort.on('message', (msg) => {
   if (msg.op === 'sha256') {
-    parentPort.postMessage({ id: msg.id, sha256: crypto.createHash('sha256').update(msg.bytes).digest('hex') });
+    const sha256 = crypto.createHash('sha256').update(msg.bytes).digest('hex');
+    parentPort.postMessage({ id: msg.id, sha256, bytes: msg.bytes }, [msg.bytes.buffer]); // memory back, see below
     return;
   }
   if (msg.op === 'open') {

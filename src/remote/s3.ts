@@ -89,6 +89,12 @@ export interface S3RemoteOptions {
   name: string;
   url: string;
   client: S3Client;
+  /**
+   * The settings `client` was made from. With them each abort signal gets a client of its own
+   * (see `clientFor`); without, requests pass the signal per call and the SDK re-assembles its
+   * middleware for each.
+   */
+  settings?: S3ClientConfig;
   jobs: number | undefined;
   params?: ObjectParams;
   /** Where the endpoint is, for messages. */
@@ -111,12 +117,15 @@ export class S3Remote implements Remote {
   /** One multipart upload at a time (each with `jobs` parts in flight) bounds memory. */
   private readonly largeUploads = pLimit(1);
   private bucketChecked: Promise<void> | undefined;
+  private readonly settings: S3ClientConfig | undefined;
+  private readonly signalClients = new WeakMap<AbortSignal, S3Client>();
 
   constructor(opts: S3RemoteOptions) {
     this.name = opts.name;
     this.url = opts.url;
     this.jobs = opts.jobs;
     this.client = opts.client;
+    this.settings = opts.settings;
     ({ bucket: this.bucket, prefix: this.prefix } = parseS3Url(opts.url));
     this.params = opts.params ?? { write: {}, read: {} };
     this.endpoint = opts.endpoint ?? 'AWS S3';
@@ -127,12 +136,14 @@ export class S3Remote implements Remote {
   static fromConfig(config: RemoteConfig, jobs: number | undefined): S3Remote {
     const options = config.options;
     const endpoint = options.get('endpointurl');
-    const client = new S3Client(clientConfig(config, jobs));
+    const settings = clientConfig(config, jobs);
+    const client = new S3Client(settings);
     hashPayloadsOffThread(client);
     return new S3Remote({
       name: config.name,
       url: config.url,
       client,
+      settings,
       jobs,
       params: objectParams(config),
       endpoint,
@@ -146,9 +157,9 @@ export class S3Remote implements Remote {
   async exists(key: string, opts: TransferCallOptions = {}): Promise<boolean> {
     await this.checkBucket(opts.signal);
     try {
-      await this.client.send(
+      await this.clientFor(opts.signal).send(
         new HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, ...this.params.read }),
-        { abortSignal: opts.signal },
+        this.optionsFor(opts.signal),
       );
       return true;
     } catch (err) {
@@ -163,14 +174,14 @@ export class S3Remote implements Remote {
     do {
       let page: ListObjectsV2CommandOutput;
       try {
-        page = await this.client.send(
+        page = await this.clientFor(opts.signal).send(
           new ListObjectsV2Command({
             Bucket: this.bucket,
             Prefix: this.prefix + prefix,
             MaxKeys: 1000,
             ...(token === undefined ? {} : { ContinuationToken: token }),
           }),
-          { abortSignal: opts.signal },
+          this.optionsFor(opts.signal),
         );
       } catch (err) {
         throw this.error(err, `cannot list '${prefix}'`, opts.signal);
@@ -276,14 +287,14 @@ export class S3Remote implements Remote {
     opts: TransferCallOptions,
   ): Promise<{ body: Readable; total: number | undefined }> {
     const request = (range: string | undefined) =>
-      this.client.send(
+      this.clientFor(opts.signal).send(
         new GetObjectCommand({
           Bucket: this.bucket,
           Key: this.prefix + key,
           ...(range === undefined ? {} : { Range: range }),
           ...this.params.read,
         }),
-        { abortSignal: opts.signal },
+        this.optionsFor(opts.signal),
       );
     try {
       let res: GetObjectCommandOutput;
@@ -310,9 +321,10 @@ export class S3Remote implements Remote {
   async delete(key: string, opts: TransferCallOptions = {}): Promise<void> {
     await this.checkBucket(opts.signal);
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }), {
-        abortSignal: opts.signal,
-      });
+      await this.clientFor(opts.signal).send(
+        new DeleteObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }),
+        this.optionsFor(opts.signal),
+      );
     } catch (err) {
       if (httpStatus(err) === 404) return;
       throw this.error(err, `cannot delete '${key}'`, opts.signal);
@@ -326,14 +338,14 @@ export class S3Remote implements Remote {
     let idMarker: string | undefined;
     const cutoff = Date.now() - olderThanMs;
     do {
-      const page = await this.client.send(
+      const page = await this.clientFor(signal).send(
         new ListMultipartUploadsCommand({
           Bucket: this.bucket,
           Prefix: this.prefix + keyPrefix,
           ...(keyMarker === undefined ? {} : { KeyMarker: keyMarker }),
           ...(idMarker === undefined ? {} : { UploadIdMarker: idMarker }),
         }),
-        { abortSignal: signal },
+        this.optionsFor(signal),
       );
       for (const upload of page.Uploads ?? []) {
         if (upload.Key === undefined || upload.UploadId === undefined) continue;
@@ -358,7 +370,7 @@ export class S3Remote implements Remote {
     // Small files are read synchronously: four thread-pool round trips (open, stat, read, close)
     // cost more than the read itself, and the request that follows dominates anyway.
     const body = size <= SYNC_READ_MAX ? fs.readFileSync(srcPath) : await fs.promises.readFile(srcPath);
-    await this.client.send(
+    await this.clientFor(opts.signal).send(
       new PutObjectCommand({
         Bucket: this.bucket,
         Key: this.prefix + key,
@@ -366,7 +378,7 @@ export class S3Remote implements Remote {
         ContentLength: body.length,
         ...this.params.write,
       }),
-      { abortSignal: opts.signal },
+      this.optionsFor(opts.signal),
     );
     opts.onBytes?.(body.length);
   }
@@ -409,11 +421,9 @@ export class S3Remote implements Remote {
     fullKey: string,
     signal: AbortSignal | undefined,
   ): Promise<Array<{ uploadId: string; initiated: number }>> {
-    const page = await this.client.send(
+    const page = await this.clientFor(signal).send(
       new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: fullKey }),
-      {
-        abortSignal: signal,
-      },
+      this.optionsFor(signal),
     );
     return (page.Uploads ?? []).flatMap((u) =>
       u.Key === fullKey && u.UploadId !== undefined
@@ -434,14 +444,14 @@ export class S3Remote implements Remote {
     const have = new Map<number, { etag: string; size: number }>();
     let marker: string | undefined;
     do {
-      const page = await this.client.send(
+      const page = await this.clientFor(opts.signal).send(
         new ListPartsCommand({
           Bucket: this.bucket,
           Key: fullKey,
           UploadId: uploadId,
           ...(marker === undefined ? {} : { PartNumberMarker: marker }),
         }),
-        { abortSignal: opts.signal },
+        this.optionsFor(opts.signal),
       );
       for (const part of page.Parts ?? []) {
         if (part.PartNumber !== undefined && part.ETag !== undefined) {
@@ -468,7 +478,7 @@ export class S3Remote implements Remote {
             const old = have.get(number);
             let etag = md5;
             if (old === undefined || old.size !== bytes.length || old.etag !== md5) {
-              const res = await this.client.send(
+              const res = await this.clientFor(opts.signal).send(
                 new UploadPartCommand({
                   Bucket: this.bucket,
                   Key: fullKey,
@@ -478,7 +488,7 @@ export class S3Remote implements Remote {
                   ContentLength: bytes.length,
                   ...this.params.read, // SSE-C parameters, when set, go with every part
                 }),
-                { abortSignal: opts.signal },
+                this.optionsFor(opts.signal),
               );
               etag = res.ETag?.replace(/"/g, '') ?? md5;
             }
@@ -491,14 +501,14 @@ export class S3Remote implements Remote {
       await fh.close();
     }
     parts.sort((x, y) => x.PartNumber - y.PartNumber);
-    await this.client.send(
+    await this.clientFor(opts.signal).send(
       new CompleteMultipartUploadCommand({
         Bucket: this.bucket,
         Key: fullKey,
         UploadId: uploadId,
         MultipartUpload: { Parts: parts },
       }),
-      { abortSignal: opts.signal },
+      this.optionsFor(opts.signal),
     );
   }
 
@@ -555,11 +565,49 @@ export class S3Remote implements Remote {
     }
   }
 
+  /**
+   * The client to send a request with, cancelled by `signal`. The SDK assembles a command's
+   * middleware stack anew on every send (a sizeable part of its CPU per request, which bounds
+   * small-object transfers) unless the client caches it, and it caches only sends without per-call
+   * options, which the abort signal is. So each signal gets a client of its own, with this one's
+   * settings, connections and credentials, whose requests and retry pauses carry that signal.
+   */
+  private clientFor(signal: AbortSignal | undefined): S3Client {
+    if (signal === undefined || this.settings === undefined) return this.client;
+    let client = this.signalClients.get(signal);
+    if (client === undefined) {
+      client = new S3Client({
+        ...this.settings,
+        credentials: this.client.config.credentials,
+        requestHandler: boundToSignal(this.client.config.requestHandler, signal),
+      });
+      hashPayloadsOffThread(client);
+      client.middlewareStack.add(
+        (next, context) => (args) => {
+          // Where the SDK's retry pauses look for the caller's signal.
+          const ctx = context as { __smithy_context?: Record<string, unknown> };
+          ctx.__smithy_context ??= {};
+          const smithy = ctx.__smithy_context;
+          smithy.abortSignal = signal;
+          return next(args);
+        },
+        { step: 'initialize', priority: 'high', name: 'cpvAbortSignal' },
+      );
+      this.signalClients.set(signal, client);
+    }
+    return client;
+  }
+
+  /** The per-call options that go with `clientFor(signal)`. */
+  private optionsFor(signal: AbortSignal | undefined): { abortSignal: AbortSignal } | undefined {
+    return signal === undefined || this.settings !== undefined ? undefined : { abortSignal: signal };
+  }
+
   /** HEAD on the bucket once, turning a missing bucket or a wrong endpoint into one clear error. */
   private checkBucket(signal: AbortSignal | undefined): Promise<void> {
     if (signal !== undefined) this.allowListeners(signal);
-    this.bucketChecked ??= this.client
-      .send(new HeadBucketCommand({ Bucket: this.bucket }), { abortSignal: signal })
+    this.bucketChecked ??= this.clientFor(signal)
+      .send(new HeadBucketCommand({ Bucket: this.bucket }), this.optionsFor(signal))
       .then(
         () => undefined,
         (err: unknown) => {
@@ -689,6 +737,22 @@ export function hashPayloadsOffThread(client: S3Client): void {
   );
 }
 
+/** A request handler that sends through `inner`, every request cancelled by `signal`. */
+function boundToSignal(inner: S3Client['config']['requestHandler'], signal: AbortSignal) {
+  const extra = inner as {
+    updateHttpClientConfig?: (key: never, value: never) => void;
+    httpHandlerConfigs?: () => Record<string, unknown>;
+  };
+  return {
+    metadata: inner.metadata,
+    handle: (request: Parameters<typeof inner.handle>[0], options?: Parameters<typeof inner.handle>[1]) =>
+      inner.handle(request, { ...options, abortSignal: signal }),
+    updateHttpClientConfig: (key: never, value: never) => extra.updateHttpClientConfig?.(key, value),
+    httpHandlerConfigs: () => extra.httpHandlerConfigs?.() ?? {},
+    destroy: () => undefined, // the connections belong to the remote's own client
+  };
+}
+
 function httpStatus(err: unknown): number | undefined {
   return (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
 }
@@ -745,6 +809,8 @@ export function clientConfig(config: RemoteConfig, jobs: number | undefined): S3
     followRegionRedirects: true,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
+    // Middleware assembled once per command type, not per request (see S3Remote.clientFor).
+    cacheMiddleware: true,
     maxAttempts: 5,
     retryMode: 'standard',
     requestHandler: {

@@ -94,6 +94,23 @@ describe.runIf(s3 !== undefined)('S3 remote against a silent server', () => {
     expect(EventEmitter.getMaxListeners(signal)).toBe(64);
   });
 
+  it('an abort cancels a request in flight at once; each signal is honoured on its own', async () => {
+    const r = remote();
+    expect(await r.exists('blob')).toBe(true);
+    proxy.setFaults({ stallRate: 1, stallAfterBytes: [0, 0] });
+    const cancelled = new AbortController();
+    const t0 = performance.now();
+    const pending = r.exists('blob', { signal: cancelled.signal });
+    setTimeout(() => cancelled.abort(), 200);
+    await expect(pending).rejects.toMatchObject({ code: 'E_ABORTED' });
+    expect(performance.now() - t0).toBeLessThan(900); // well before read_timeout (1 s) could end it
+    proxy.setFaults({});
+    proxy.unstall();
+    // Requests on another signal (a client of their own) and on none are unaffected.
+    expect(await r.exists('blob', { signal: new AbortController().signal })).toBe(true);
+    expect(await r.exists('blob')).toBe(true);
+  }, 60_000);
+
   it('a body that stops mid-stream ends in E_NETWORK naming read_timeout', async () => {
     const r = remote();
     expect(await r.exists('blob')).toBe(true); // the bucket check passes before the stall
