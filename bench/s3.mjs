@@ -5,7 +5,9 @@
 //
 // Server: $S3_TEST_ENDPOINT (default http://127.0.0.1:7480, e.g. test/setup/start-ceph-rgw.sh),
 // keys $S3_TEST_ACCESS_KEY / $S3_TEST_SECRET_KEY (minioadmin). Sizes: CPV_BENCH_S3_BIG_MB (1024),
-// CPV_BENCH_S3_FILES (5000) of CPV_BENCH_S3_FILE_KB (16); CPV_BENCH_S3_JOBS (8).
+// CPV_BENCH_S3_FILES (5000) of CPV_BENCH_S3_FILE_KB (16); CPV_BENCH_S3_JOBS (8). CPV_BENCH_S3_ROUNDS (1)
+// repeats every row that many times, tools interleaved, and reports each tool's median: on a
+// shared 2-core machine one sample of a row varies by ±30 %.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -21,7 +23,7 @@ import {
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
-const cli = path.join(root, 'dist', 'cli.js');
+const cli = path.join(root, 'dist', 'cli.cjs');
 const work = path.join(process.env.CPV_BENCH_DIR ?? path.join(here, '.work'), 's3');
 const endpoint = process.env.S3_TEST_ENDPOINT ?? 'http://127.0.0.1:7480';
 const accessKey = process.env.S3_TEST_ACCESS_KEY ?? 'minioadmin';
@@ -30,6 +32,7 @@ const bigSize = Number(process.env.CPV_BENCH_S3_BIG_MB ?? 1024) * 1024 * 1024;
 const fileCount = Number(process.env.CPV_BENCH_S3_FILES ?? 5000);
 const fileSize = Number(process.env.CPV_BENCH_S3_FILE_KB ?? 16) * 1024;
 const jobs = Number(process.env.CPV_BENCH_S3_JOBS ?? 8);
+const rounds = Math.max(1, Number(process.env.CPV_BENCH_S3_ROUNDS ?? 1));
 const MiB = 1024 * 1024;
 
 // The SDK's notice that future releases need Node 22 (we pin the SDK) would open every run.
@@ -64,7 +67,7 @@ function timed(fn) {
 /** Runs the cpv CLI; returns its peak RSS in MiB. */
 function cpv(args, cwd) {
   const rssFile = path.join(work, 'rss.txt');
-  run(process.execPath, ['--import', path.join(here, 'rss-report.mjs'), cli, ...args], {
+  run(process.execPath, ['--require', path.join(here, 'rss-report.cjs'), cli, ...args], {
     cwd,
     env: { ...process.env, CPV_BENCH_RSS_FILE: rssFile },
   });
@@ -123,22 +126,25 @@ function cpvTool(data) {
   const out = {};
   const push = (repo) => cpv(['push', '-q', '-r', 'bench', '-j', String(jobs)], repo);
   const fetch = (repo) => cpv(['fetch', '-q', '-r', 'bench', '-j', String(jobs)], repo);
+  out.rssPush = 0;
+  out.rssFetch = 0;
   return {
     out,
-    upBig() {
-      bigRepo = cpvRepo('big', path.dirname(data.big), 'big.bin', 'cpv-big');
+    // A fresh remote prefix per round: a push skips what the remote already has.
+    upBig(round) {
+      bigRepo = cpvRepo('big', path.dirname(data.big), 'big.bin', `cpv-big-${round}`);
       return timed(() => {
-        out.rssPush = push(bigRepo);
+        out.rssPush = Math.max(out.rssPush, push(bigRepo));
       });
     },
     downBig() {
       fs.rmSync(path.join(bigRepo, '.dvc', 'cache'), { recursive: true, force: true });
       return timed(() => {
-        out.rssFetch = fetch(bigRepo);
+        out.rssFetch = Math.max(out.rssFetch, fetch(bigRepo));
       });
     },
-    upSmall() {
-      smallRepo = cpvRepo('small', path.dirname(data.small), 'files', 'cpv-small');
+    upSmall(round) {
+      smallRepo = cpvRepo('small', path.dirname(data.small), 'files', `cpv-small-${round}`);
       return timed(() => push(smallRepo));
     },
     downSmall() {
@@ -170,13 +176,22 @@ function rcloneTool(data) {
   ];
   const rc = (...args) => run('rclone', [...args, ...flags], { env });
   const down = path.join(work, 'rclone-down');
-  fs.rmSync(down, { recursive: true, force: true });
+  // Fresh places every round: rclone skips files the destination already has.
+  const fresh = (p) => {
+    fs.rmSync(p, { recursive: true, force: true });
+    return p;
+  };
   return {
-    upBig: () => timed(() => rc('copyto', data.big, `bench:${bucket}/rclone-big/big.bin`)),
-    downBig: () =>
-      timed(() => rc('copyto', `bench:${bucket}/rclone-big/big.bin`, path.join(down, 'big.bin'))),
-    upSmall: () => timed(() => rc('copy', data.small, `bench:${bucket}/rclone-small`)),
-    downSmall: () => timed(() => rc('copy', `bench:${bucket}/rclone-small`, path.join(down, 'small'))),
+    upBig: (round) => timed(() => rc('copyto', data.big, `bench:${bucket}/rclone-big-${round}/big.bin`)),
+    downBig: (round) => {
+      const to = path.join(fresh(down), 'big.bin');
+      return timed(() => rc('copyto', `bench:${bucket}/rclone-big-${round}/big.bin`, to));
+    },
+    upSmall: (round) => timed(() => rc('copy', data.small, `bench:${bucket}/rclone-small-${round}`)),
+    downSmall: (round) => {
+      const to = path.join(fresh(down), 'small');
+      return timed(() => rc('copy', `bench:${bucket}/rclone-small-${round}`, to));
+    },
   };
 }
 
@@ -197,6 +212,7 @@ function awsTool(data) {
     run('aws', ['--endpoint-url', endpoint, 's3', ...args, '--only-show-errors'], { env });
   const down = path.join(work, 'aws-down');
   fs.rmSync(down, { recursive: true, force: true });
+  // aws s3 cp always copies; its downloads overwrite the previous round's files.
   return {
     upBig: () => timed(() => aws('cp', data.big, `s3://${bucket}/aws-big/big.bin`)),
     downBig: () => timed(() => aws('cp', `s3://${bucket}/aws-big/big.bin`, path.join(down, 'big.bin'))),
@@ -204,6 +220,12 @@ function awsTool(data) {
     downSmall: () =>
       timed(() => aws('cp', '--recursive', `s3://${bucket}/aws-small`, path.join(down, 'small'))),
   };
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 async function emptyBucket() {
@@ -264,13 +286,15 @@ function printTable(results) {
 }
 
 async function main() {
-  if (!fs.existsSync(cli)) throw new Error('dist/cli.js is missing: run `npm run build` first');
+  if (!fs.existsSync(cli)) throw new Error('dist/cli.cjs is missing: run `npm run build` first');
   fs.mkdirSync(work, { recursive: true });
   const data = makeData();
   await client.send(new CreateBucketCommand({ Bucket: bucket }));
   const results = {};
   try {
-    console.log(`S3 bench: ${endpoint}, bucket ${bucket}, ${jobs} parallel`);
+    console.log(
+      `S3 bench: ${endpoint}, bucket ${bucket}, ${jobs} parallel, ${rounds} round(s) (median shown)`,
+    );
     const cpvRunner = cpvTool(data);
     const tools = { cpv: cpvRunner };
     results.cpv = cpvRunner.out;
@@ -283,14 +307,20 @@ async function main() {
         results[name] = {};
       } else results[name] = { error: `not installed (apt-get install ${name === 'aws' ? 'awscli' : name})` };
     }
-    for (const row of ['upBig', 'downBig', 'upSmall', 'downSmall']) {
-      for (const [name, tool] of Object.entries(tools)) {
-        if (results[name].error) continue;
-        try {
-          results[name][row] = tool[row]();
-        } catch (err) {
-          if (name === 'cpv') throw err;
-          results[name] = { error: err.message.split('\n')[0] };
+    const samples = {};
+    for (let round = 0; round < rounds; round++) {
+      for (const row of ['upBig', 'downBig', 'upSmall', 'downSmall']) {
+        for (const [name, tool] of Object.entries(tools)) {
+          if (results[name].error) continue;
+          try {
+            const key = `${name}.${row}`;
+            samples[key] ??= [];
+            samples[key].push(tool[row](round));
+            results[name][row] = median(samples[key]);
+          } catch (err) {
+            if (name === 'cpv') throw err;
+            results[name] = { error: err.message.split('\n')[0] };
+          }
         }
       }
     }
