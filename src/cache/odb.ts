@@ -333,8 +333,7 @@ function isTrustedModeBits(mode: number | undefined): boolean {
 }
 
 function isTrustedMode(st: fs.Stats | undefined): boolean {
-  if (st === undefined || !st.isFile()) return false;
-  return (st.mode & 0o7777) === OBJECT_MODE;
+  return isTrustedModeBits(st?.mode);
 }
 
 /** chmod 0o444; a shared cache may hold objects we do not own, which is fine to leave. */

@@ -169,13 +169,18 @@ class OffThreadWorker {
 }
 
 let shared: OffThreadWorker | undefined;
+let usable: boolean | undefined;
+
+/** The process's one transfer worker (its thread starts with the first job). */
+function sharedWorker(): OffThreadWorker {
+  shared ??= new OffThreadWorker();
+  return shared;
+}
 
 /** SHA-256 (hex) of `bytes`, computed by the shared worker. */
 export function sha256OffThread(bytes: Uint8Array): Promise<string> {
-  shared ??= new OffThreadWorker();
-  return shared.sha256(bytes);
+  return sharedWorker().sha256(bytes);
 }
-let usable: boolean | undefined;
 
 /** Whether large downloads of `hashName` objects can be hashed off the main thread here. */
 export function canOffload(hashName: string): boolean {
@@ -205,8 +210,7 @@ export class OffThreadHashingSink extends Writable {
     private readonly toError: (err: unknown) => Error,
   ) {
     super();
-    shared ??= new OffThreadWorker();
-    this.worker = shared;
+    this.worker = sharedWorker();
     this.id = this.worker.open(filePath, {
       onReply: (reply) => this.onReply(reply),
       onWorkerError: (err) => this.onFailure(err),
@@ -246,8 +250,6 @@ export class OffThreadHashingSink extends Writable {
   private onReply(reply: Reply): void {
     if ('error' in reply) {
       this.onFailure(Object.assign(new Error(reply.error.message), { code: reply.error.code }));
-    } else if ('sha256' in reply) {
-      // not a stream's reply
     } else if ('written' in reply) {
       this.inFlight -= reply.written;
       if (this.inFlight < MAX_IN_FLIGHT && this.resumeWrite !== undefined) {
@@ -255,7 +257,7 @@ export class OffThreadHashingSink extends Writable {
         this.resumeWrite = undefined;
         resume();
       }
-    } else {
+    } else if ('md5' in reply) {
       this.result = { md5: reply.md5, size: reply.size };
       this.worker.release(this.id);
       const finish = this.finishFinal;
