@@ -273,4 +273,24 @@ describe('ModelsCheckpointsManage on the zero-configuration path', () => {
     expect(fs.readFileSync(path.join(m.path, 'notes.txt'), 'utf8')).toBe('my scratch notes');
     expect(fs.readFileSync(path.join(m.path, 'model.bin'), 'utf8')).toBe('w1');
   });
+
+  it("keeps the user's own DVC settings when a checkpoint operation records the data remote", async () => {
+    const { workdir, config, home } = setup();
+    const m = new ModelsCheckpointsManage('vision', 'settings', { workdir, config });
+    await m.importModelInit();
+    const shared = path.join(m.path, '.dvc', 'config');
+    const local = path.join(m.path, '.dvc', 'config.local');
+    const storage = path.join(home, 'storage', 'vision', 'settings');
+    expect(fs.readFileSync(shared, 'utf8')).toBe(
+      `[core]\n    remote = storage\n['remote "storage"']\n    url = ${storage}\n`,
+    );
+    // What a user adds by hand or with `cpv config --local` must outlive the next upload.
+    fs.appendFileSync(shared, '# team cache settings\n[cache]\n    type = reflink,copy\n');
+    fs.writeFileSync(local, `${fs.readFileSync(local, 'utf8')}    jobs = 4\n[cache]\n    type = hardlink\n`);
+    const before = { shared: fs.readFileSync(shared, 'utf8'), local: fs.readFileSync(local, 'utf8') };
+    fs.writeFileSync(path.join(m.path, 'model.bin'), 'w1');
+    await m.uploadModelCheckpoint({ metrics: { a: 1 } });
+    expect(fs.readFileSync(local, 'utf8')).toBe(before.local);
+    expect(fs.readFileSync(shared, 'utf8')).toBe(before.shared);
+  });
 });

@@ -3,13 +3,18 @@
  * too: `.dvc/config` gets the default remote `storage` and where it points (committed, shared by
  * every clone); `.dvc/config.local` (git-ignored) gets this machine's settings for it, which win.
  * No secret is written to either: AWS keys stay in the AWS credentials file.
+ *
+ * Both files are edited, not replaced: whatever else a user keeps there (`cache.type`, another
+ * remote, comments, a `jobs` option of `storage` itself) survives every checkpoint operation.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { ConfigDocument } from '../../dvcfile/config.js';
 import { writeFileAtomic } from '../../fsutil.js';
 import type { AwsSettings } from './config-file.js';
 
 export const DATA_REMOTE_NAME = 'storage';
+const REMOTE_SECTION = `remote "${DATA_REMOTE_NAME}"`;
 
 export interface DataRemote {
   /** `s3://bucket/team/model` or an absolute directory. */
@@ -18,44 +23,74 @@ export interface DataRemote {
   aws?: AwsSettings;
 }
 
-function section(name: string, entries: Array<[string, string | undefined]>): string {
-  const lines = entries.filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => `    ${k} = ${v}`);
-  return lines.length === 0 ? '' : `${name}\n${lines.join('\n')}\n`;
-}
+type Options = Array<[key: string, value: string | undefined]>;
 
-/** The text of `.dvc/config` for a model repo (DVC's own layout and indentation). */
-export function sharedConfigText(remote: DataRemote): string {
-  return (
-    section('[core]', [['remote', DATA_REMOTE_NAME]]) +
-    section(`['remote "${DATA_REMOTE_NAME}"']`, [
-      ['url', remote.url],
-      ['endpointurl', remote.aws?.endpoint],
-      ['region', remote.aws?.region],
-    ])
-  );
-}
-
-/**
- * The text of `.dvc/config.local` (never committed): this machine's view of the same remote. It
- * repeats the location (a clone on another machine may reach the storage under another path or
- * endpoint) and adds what is machine-only: the AWS profile and credentials file path.
- */
-export function localConfigText(remote: DataRemote): string {
-  return section(`['remote "${DATA_REMOTE_NAME}"']`, [
+/** Where the storage is: the same in both files (another machine may reach it differently). */
+function locationOptions(remote: DataRemote): Options {
+  return [
     ['url', remote.url],
     ['endpointurl', remote.aws?.endpoint],
     ['region', remote.aws?.region],
-    ['profile', remote.aws?.profile],
-    ['credentialpath', remote.aws?.credentialPath],
-  ]);
+  ];
 }
 
-/** Writes both files for `remote` into the repo at `repoDir`. */
+/** Machine-only settings: the AWS profile and the credentials file path. */
+function machineOptions(remote: DataRemote): Options {
+  return [
+    ['profile', remote.aws?.profile],
+    ['credentialpath', remote.aws?.credentialPath],
+  ];
+}
+
+/** Sets each option that has a value and removes each that has none. */
+function applyOptions(doc: ConfigDocument, section: string, options: Options): void {
+  for (const [key, value] of options) {
+    if (value === undefined || value === '') doc.unset(section, key);
+    else doc.set(section, key, value);
+  }
+}
+
+function readDocument(file: string): ConfigDocument {
+  return fs.existsSync(file)
+    ? ConfigDocument.parse(fs.readFileSync(file, 'utf8'), file)
+    : ConfigDocument.empty();
+}
+
+/** `.dvc/config` of the repo at `repoDir` with the data remote set as the default remote. */
+export function sharedConfigText(repoDir: string, remote: DataRemote): string {
+  const doc = readDocument(path.join(repoDir, '.dvc', 'config'));
+  doc.set('core', 'remote', DATA_REMOTE_NAME);
+  applyOptions(doc, REMOTE_SECTION, locationOptions(remote));
+  return doc.toString();
+}
+
+/**
+ * `.dvc/config.local` of the repo at `repoDir` (never committed) with this machine's view of the
+ * data remote, or undefined when the file would hold nothing at all.
+ */
+export function localConfigText(repoDir: string, remote: DataRemote): string | undefined {
+  const doc = readDocument(path.join(repoDir, '.dvc', 'config.local'));
+  applyOptions(doc, REMOTE_SECTION, [...locationOptions(remote), ...machineOptions(remote)]);
+  const text = doc.toString();
+  return text.trim() === '' ? undefined : text;
+}
+
+/** Writes `text` to `file` unless it holds exactly that already (no needless mtime change). */
+function writeIfChanged(file: string, text: string): void {
+  const current = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined;
+  if (current !== text) writeFileAtomic(file, text);
+}
+
+/** Records `remote` in both config files of the repo at `repoDir`. */
 export function writeDataRemote(repoDir: string, remote: DataRemote): void {
-  const dvcDir = path.join(repoDir, '.dvc');
-  writeFileAtomic(path.join(dvcDir, 'config'), sharedConfigText(remote));
-  const local = localConfigText(remote);
-  const localPath = path.join(dvcDir, 'config.local');
-  if (local !== '') writeFileAtomic(localPath, local);
-  else fs.rmSync(localPath, { force: true });
+  writeIfChanged(path.join(repoDir, '.dvc', 'config'), sharedConfigText(repoDir, remote));
+  writeLocalDataRemote(repoDir, remote);
+}
+
+/** Records this machine's settings for `remote` in `.dvc/config.local` (only when they changed). */
+export function writeLocalDataRemote(repoDir: string, remote: DataRemote): void {
+  const file = path.join(repoDir, '.dvc', 'config.local');
+  const text = localConfigText(repoDir, remote);
+  if (text !== undefined) writeIfChanged(file, text);
+  else fs.rmSync(file, { force: true });
 }

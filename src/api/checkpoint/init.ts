@@ -11,7 +11,7 @@ import { addTargets } from '../add.js';
 import { initRepo } from '../init.js';
 import { bitbucketTarget, ensureBitbucketRepo } from './bitbucket.js';
 import { pushData } from './data-sync.js';
-import { localConfigText, writeDataRemote } from './dvc-remote.js';
+import { writeDataRemote, writeLocalDataRemote } from './dvc-remote.js';
 import { DATA_DIR, DATA_POINTER, modelRepoTemplates } from './layout.js';
 import type { CallOptions, ModelRepo } from './model-repo.js';
 import { type CheckpointPlan, PlanBuilder } from './plan.js';
@@ -36,10 +36,7 @@ export interface InitModelResult {
 
 /** This machine's DVC settings for the data remote (`.dvc/config.local`), rewritten only when they changed. */
 export function writeLocalRemoteConfig(repo: ModelRepo): void {
-  const file = path.join(repo.dir, '.dvc', 'config.local');
-  const text = localConfigText(repo.dataRemote());
-  const current = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined;
-  if (current !== text) writeFileAtomic(file, text);
+  writeLocalDataRemote(repo.dir, repo.dataRemote());
 }
 
 function planInit(repo: ModelRepo, opts: InitModelOptions): CheckpointPlan {
