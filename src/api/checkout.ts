@@ -446,17 +446,16 @@ async function copyInParallel(
   const fresh = items.map((item) => item.fresh === true);
   const inPlace = targets.filter((_, i) => fresh[i]);
   if (inPlace.length > 0) beginInPlace(repo.dvcDir, repo.root, inPlace);
-  const copied = await copyFilesOut(sources, targets, workspaceFileMode(false), {
+  await copyFilesOut(sources, targets, workspaceFileMode(false), {
     fresh,
     signal: opts.signal,
     onProgress: (done) => opts.onProgress(done),
+    // A new file (new inode) is known to hold its md5: the next status need not read it. Recorded
+    // as each batch comes back, while the threads still copy the rest.
+    onResult: (i, copied) => remember(repo, hashName, { path: targets[i]!, ...copied }, items[i]!.md5),
   });
   // Only on success: after a failure a worker may still be writing; the next checkout recovers.
   if (inPlace.length > 0) endInPlace(repo.dvcDir);
-  // The new files (new inodes) are known to hold their md5s: the next status need not read them.
-  for (let i = 0; i < copied.length; i++) {
-    remember(repo, hashName, { path: targets[i]!, ...copied[i]! }, items[i]!.md5);
-  }
 }
 
 function linkOne(repo: Repo, hashName: HashName, item: LinkItem, linker: Linker): void {

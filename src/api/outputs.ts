@@ -239,20 +239,20 @@ async function hashEveryFile(
   opts: HashOutputOptions,
 ): Promise<HashedOutput> {
   const md5s = recall(repo, hashName, entries, opts.store);
-  const misses = entries.filter((_, i) => md5s[i] === undefined);
+  const missing = entries.flatMap((_, i) => (md5s[i] === undefined ? [i] : []));
+  const misses = missing.map((i) => entries[i]!);
   // Only files about to be read need the check: known ones are already in the cache.
   if (opts.precheck) precheckReadable(repo, misses);
   const paths = misses.map((e) => e.path);
-  const poolOpts = { onProgress: opts.onProgress, signal: opts.signal };
-  const hashes = opts.store
-    ? await storeFiles(paths, repo.odb.cacheDir, hashName, poolOpts)
-    : await hashFiles(paths, hashName, poolOpts);
-  let next = 0;
-  for (let i = 0; i < entries.length; i++) {
-    if (md5s[i] !== undefined) continue;
-    md5s[i] = hashes[next++]!.md5;
-    remember(repo, hashName, entries[i]!, md5s[i]!);
-  }
+  // Each hash is recorded as its batch comes back, while the threads still work on the others.
+  const onResult = (k: number, r: { md5: string }) => {
+    const i = missing[k]!;
+    md5s[i] = r.md5;
+    remember(repo, hashName, entries[i]!, r.md5);
+  };
+  const poolOpts = { onProgress: opts.onProgress, onResult, signal: opts.signal };
+  if (opts.store) await storeFiles(paths, repo.odb.cacheDir, hashName, poolOpts);
+  else await hashFiles(paths, hashName, poolOpts);
   const files = entries.map((entry, i) => ({ entry, md5: md5s[i]! }));
   const manifest = serializeManifest(files.map((f) => ({ md5: f.md5, relpath: f.entry.relpath })));
   const oid = manifestOid(manifest);

@@ -27,6 +27,11 @@ export interface PoolRunOptions {
   /** Worker count for this call (default: the shared pool, os.availableParallelism()). */
   jobs?: number;
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Called with each file's result as soon as its batch is back (in batch order, not input order),
+   * so a caller can record results while the threads still work instead of after the last one.
+   */
+  onResult?: (index: number, result: FileHash) => void;
   signal?: AbortSignal;
   /** Use this pool instead of the shared one (tests, or callers managing lifetimes). */
   pool?: WorkerPool;
@@ -128,7 +133,7 @@ export class WorkerPool {
     paths: readonly string[],
     hashName: HashName,
     root: string | undefined,
-    opts: Pick<PoolRunOptions, 'onProgress' | 'signal'> = {},
+    opts: Pick<PoolRunOptions, 'onProgress' | 'onResult' | 'signal'> = {},
   ): Promise<FileHash[]> {
     return this.runBatches<FileHash>(
       paths.length,
@@ -164,7 +169,7 @@ export class WorkerPool {
   private async runBatches<R>(
     count: number,
     jobFor: (start: number, end: number) => Job,
-    opts: Pick<PoolRunOptions, 'onProgress' | 'signal'>,
+    opts: BatchOptions<R>,
   ): Promise<R[]> {
     if (this.closed) throw new CpvError('E_USAGE', 'hash pool used after close()');
     opts.signal?.throwIfAborted();
@@ -177,7 +182,10 @@ export class WorkerPool {
       const reply = this.submit(jobFor(start, Math.min(count, start + batch)), owner);
       batches.push(
         reply.then((r) => {
-          for (let i = 0; i < r.results.length; i++) results[start + i] = r.results[i] as R;
+          for (let i = 0; i < r.results.length; i++) {
+            results[start + i] = r.results[i] as R;
+            opts.onResult?.(start + i, r.results[i] as R);
+          }
           if (r.error !== undefined) throw workerError(r.error);
           done += r.results.length;
           opts.onProgress?.(done, count);
@@ -287,6 +295,12 @@ export class WorkerPool {
   }
 }
 
+interface BatchOptions<R> {
+  onProgress?: (done: number, total: number) => void;
+  onResult?: (index: number, result: R) => void;
+  signal?: AbortSignal | undefined;
+}
+
 /** Enough batches to keep every worker busy to the end, few enough to keep messages rare. */
 function batchSize(files: number, workers: number): number {
   return Math.min(MAX_BATCH, Math.max(1, Math.ceil(files / (workers * 8))));
@@ -359,11 +373,12 @@ async function inProcess(
   const limit = pLimit(4);
   let done = 0;
   let failed = false;
-  const tasks = paths.map((p) =>
+  const tasks = paths.map((p, i) =>
     limit(async () => {
       if (failed) throw new CpvError('E_IO', 'cancelled after an earlier failure');
       opts.signal?.throwIfAborted();
       const r = await one(p);
+      opts.onResult?.(i, r);
       opts.onProgress?.(++done, paths.length);
       return r;
     }),
@@ -399,6 +414,8 @@ async function viaPool(
 }
 
 export interface CopyOutOptions extends Pick<PoolRunOptions, 'onProgress' | 'signal'> {
+  /** Called with each copy's result as soon as its batch is back (see PoolRunOptions.onResult). */
+  onResult?: (index: number, file: CopiedFile) => void;
   /**
    * `fresh[i]`: `targets[i]` did not exist when the caller looked, so it is created in place
    * (no temp, no rename) with `PARTIAL_MODE` until complete. The caller must be able to find such

@@ -43,6 +43,17 @@ describe('WorkerPool.copy', () => {
     expect(fs.readdirSync(path.join(root, 'out')).filter((n) => n.includes('.tmp-'))).toEqual([]);
   });
 
+  it('onResult reports each copy as its batch comes back, the same stat the call returns', async () => {
+    const root = tempDir();
+    const src = sources(path.join(root, 'src'), 300);
+    fs.mkdirSync(path.join(root, 'out'));
+    const targets = src.map((_, i) => path.join(root, 'out', `t${i}`));
+    const seen: unknown[] = [];
+    const got = await pool.copy(src, targets, 0o644, { onResult: (i, file) => (seen[i] = file) });
+    expect(seen.length).toBe(src.length);
+    expect(seen).toEqual(got);
+  });
+
   it('names a missing source as a read error and a missing target directory as a write error', async () => {
     const root = tempDir();
     const src = sources(path.join(root, 'src'), 3);

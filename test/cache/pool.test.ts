@@ -117,6 +117,24 @@ describe('hashFiles', () => {
     expect(await hashFiles([], 'md5')).toEqual([]);
   });
 
+  it('onResult reports every file once, with its index and the result the call returns', async () => {
+    for (const [paths, extra] of [
+      [dataset.slice(0, 5), {}], // in-process
+      [dataset.slice(0, 150), { pool }], // worker batches, which come back in any order
+    ] as const) {
+      const seen = new Map<number, unknown>();
+      const results = await hashFiles(paths, 'md5', {
+        ...extra,
+        onResult: (i, r) => {
+          expect(seen.has(i)).toBe(false);
+          seen.set(i, r);
+        },
+      });
+      expect(seen.size).toBe(paths.length);
+      expect(results.map((_, i) => seen.get(i))).toEqual(results);
+    }
+  });
+
   it('rejects with the mapped error of a missing file, in-process and in workers', async () => {
     const missing = path.join(tempDir(), 'missing.bin');
     const list = [...dataset.slice(0, 100), missing, ...dataset.slice(100, 200)];
