@@ -221,6 +221,12 @@ export interface FetchOptions extends RemoteOptions {
   remote?: string;
   /** Fetch tags too (default true). */
   tags?: boolean;
+  /**
+   * Also delete what the remote no longer has: its remote-tracking branches here and, with tags,
+   * local tags it does not advertise (`git fetch --prune --prune-tags`). For hosts whose tags are
+   * the truth, such as a checkpoint repo whose rolled-back releases must vanish everywhere.
+   */
+  prune?: boolean;
 }
 
 export interface FetchResult {
@@ -228,6 +234,8 @@ export interface FetchResult {
   branches: Record<string, string>;
   /** Tags that were new here. */
   newTags: string[];
+  /** With `prune`: the refs deleted here because the remote no longer has them. */
+  pruned: string[];
 }
 
 /** Remote refs as `listServerRefs` gives them, mapped name → oid. */
@@ -260,19 +268,13 @@ export async function fetch(
   const git = await loadGit();
   const tagsBefore = new Set(await tagNames(ctx));
   const action = `fetch from ${remote} (${session.url})`;
+  let pruned: string[] = [];
   try {
     const advertised = await serverRefs(session, false);
-    for (const ref of advertised.keys()) {
-      if (ref.startsWith('refs/heads/')) await lock.lockGitFile(`refs/remotes/${remote}/${ref.slice(11)}`);
-      else if (
-        options.tags !== false &&
-        ref.startsWith('refs/tags/') &&
-        !ref.endsWith('^{}') &&
-        !tagsBefore.has(ref.slice(10))
-      ) {
-        await lock.lockGitFile(ref);
-      }
-    }
+    // Pruned here, not by isomorphic-git: its pruning lists the ref directories, and would take
+    // the lock files held in them for refs.
+    pruned = await refsToPrune(ctx, remote, advertised, tagsBefore, options);
+    await lockFetchedRefs(lock, remote, advertised, tagsBefore, pruned, options);
     await git.fetch({
       fs: ctx.fs,
       http: session.http,
@@ -285,6 +287,7 @@ export async function fetch(
       cache: ctx.cache,
       ...session.callbacks,
     });
+    for (const ref of pruned) await git.deleteRef({ fs: ctx.fs, gitdir: ctx.gitdir, ref });
   } catch (err) {
     if (err instanceof CpvError) throw err;
     throw session.fail(err, action);
@@ -300,7 +303,58 @@ export async function fetch(
     });
   }
   const newTags = (await tagNames(ctx)).filter((t) => !tagsBefore.has(t));
-  return { branches, newTags };
+  return { branches, newTags, pruned };
+}
+
+/**
+ * With `prune`: the remote-tracking branches of `remote` and (with tags) the local tags that the
+ * remote no longer advertises, as full ref names.
+ */
+async function refsToPrune(
+  ctx: GitContext,
+  remote: string,
+  advertised: Map<string, string>,
+  tagsBefore: Set<string>,
+  options: FetchOptions,
+): Promise<string[]> {
+  if (!options.prune) return [];
+  const gone: string[] = [];
+  for (const branch of await remoteBranchNames(ctx, remote)) {
+    if (!advertised.has(`refs/heads/${branch}`)) gone.push(`refs/remotes/${remote}/${branch}`);
+  }
+  if (options.tags === false) return gone;
+  for (const tag of tagsBefore) {
+    if (!advertised.has(`refs/tags/${tag}`)) gone.push(`refs/tags/${tag}`);
+  }
+  return gone;
+}
+
+/**
+ * Takes git's lock file of every ref a fetch may change: the remote-tracking branch of each
+ * advertised branch, each advertised tag new here, and the refs about to be pruned (with
+ * `packed-refs`, where a deleted ref may also be listed).
+ */
+async function lockFetchedRefs(
+  lock: RepoWriteLock,
+  remote: string,
+  advertised: Map<string, string>,
+  tagsBefore: Set<string>,
+  pruned: string[],
+  options: FetchOptions,
+): Promise<void> {
+  for (const ref of advertised.keys()) {
+    if (ref.startsWith('refs/heads/')) await lock.lockGitFile(`refs/remotes/${remote}/${ref.slice(11)}`);
+    else if (
+      options.tags !== false &&
+      ref.startsWith('refs/tags/') &&
+      !ref.endsWith('^{}') &&
+      !tagsBefore.has(ref.slice(10))
+    ) {
+      await lock.lockGitFile(ref);
+    }
+  }
+  for (const ref of pruned) await lock.lockGitFile(ref);
+  if (pruned.length > 0) await lock.lockGitFile('packed-refs');
 }
 
 // ---------------------------------------------------------------------------------- push
@@ -400,4 +454,55 @@ export async function push(
     );
   }
   return result;
+}
+
+// ---------------------------------------------------------------------------------- delete
+
+export interface DeleteRemoteRefOptions extends RemoteOptions {
+  remote?: string;
+}
+
+/**
+ * Deletes `ref` (`refs/heads/…` or `refs/tags/…`) on the remote (`git push --delete`), for
+ * example a tag whose release was rolled back. isomorphic-git wants the ref to exist here too, so
+ * delete the local one after this. A refusal by the host is E_PUSH_REJECTED.
+ */
+export async function deleteRemoteRef(
+  ctx: GitContext,
+  lock: RepoWriteLock,
+  ref: string,
+  options: DeleteRemoteRefOptions = {},
+): Promise<void> {
+  const git = await loadGit();
+  const remote = options.remote ?? 'origin';
+  const session = openSession(await remoteUrl(ctx, remote, true), options);
+  const action = `delete ${ref} on ${remote} (${session.url})`;
+  let result: Awaited<ReturnType<typeof git.push>>;
+  try {
+    if (ref.startsWith('refs/heads/')) await lock.lockGitFile(`refs/remotes/${remote}/${ref.slice(11)}`);
+    result = await git.push({
+      fs: ctx.fs,
+      http: session.http,
+      gitdir: ctx.gitdir,
+      url: session.isoUrl,
+      remote,
+      ref,
+      remoteRef: ref,
+      delete: true,
+      headers: session.headers,
+      cache: ctx.cache,
+      ...session.callbacks,
+    });
+  } catch (err) {
+    if (err instanceof CpvError) throw err;
+    throw session.fail(err, action);
+  } finally {
+    session.close();
+  }
+  const failure = Object.values(result.refs ?? {}).find((r) => !r.ok)?.error;
+  if (!result.ok || failure !== undefined) {
+    throw new CpvError('E_PUSH_REJECTED', `${action}: refused (${failure ?? 'rejected'})`, {
+      hint: `delete ${ref} on the git host by hand`,
+    });
+  }
 }

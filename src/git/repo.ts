@@ -16,6 +16,8 @@ import { assertRefName } from './refname.js';
 import {
   type CloneOptions,
   clone,
+  type DeleteRemoteRefOptions,
+  deleteRemoteRef,
   type FetchOptions,
   type FetchResult,
   fetch,
@@ -158,6 +160,11 @@ export class GitRepo {
 
   push(options: PushOptions = {}): Promise<PushResult> {
     return this.write((lock) => push(this.ctx, lock, options));
+  }
+
+  /** Deletes `ref` on the remote (`git push --delete`); see `deleteRemoteRef`. */
+  deleteRemoteRef(ref: string, options: DeleteRemoteRefOptions = {}): Promise<void> {
+    return this.write((lock) => deleteRemoteRef(this.ctx, lock, ref, options));
   }
 
   // ------------------------------------------------------------------ history

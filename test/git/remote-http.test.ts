@@ -140,6 +140,61 @@ describe('HTTPS remotes', () => {
     fsckClean(repo.dir);
   });
 
+  it('fetch with prune deletes the tags and branches the remote dropped, packed or loose; others only with prune', async () => {
+    const bare = seeded('prune');
+    const other = tempDir();
+    g(other, 'clone', '-q', bare, '.');
+    g(other, 'tag', '-a', 'v2', '-m', 'second');
+    g(other, 'push', '-q', 'origin', 'v2', 'main:feature');
+    const repo = await GitRepo.clone(`${server.url}/prune.git`, path.join(tempDir(), 'p'), {
+      credentials,
+      env: noEnv,
+    });
+    await repo.fetch({ credentials, env: noEnv });
+    g(repo.dir, 'pack-refs', '--all'); // v1 now lives in packed-refs only
+    expect(await repo.tagNames()).toEqual(['v1', 'v2']);
+    g(bare, 'tag', '-d', 'v1');
+    g(bare, 'tag', '-d', 'v2');
+    g(bare, 'branch', '-D', 'feature');
+    // A plain fetch keeps what the remote dropped (git fetch does too).
+    expect((await repo.fetch({ credentials, env: noEnv })).pruned).toEqual([]);
+    expect(await repo.tagNames()).toEqual(['v1', 'v2']);
+    const result = await repo.fetch({ credentials, env: noEnv, prune: true });
+    expect(result.pruned.sort()).toEqual(['refs/remotes/origin/feature', 'refs/tags/v1', 'refs/tags/v2']);
+    expect(await repo.tagNames()).toEqual([]);
+    expect(Object.keys(result.branches)).toEqual(['main']);
+    expect(
+      g(repo.dir, 'show-ref')
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' ')[1]),
+    ).toEqual(['refs/heads/main', 'refs/remotes/origin/HEAD', 'refs/remotes/origin/main']);
+    expect(fs.readdirSync(path.join(repo.dir, '.git', 'refs', 'tags'))).toEqual([]); // no lock left
+    fsckClean(repo.dir);
+  });
+
+  it('deletes a ref on the host; a ref the host refuses to delete is E_PUSH_REJECTED', async () => {
+    const bare = seeded('delete');
+    const repo = await GitRepo.clone(`${server.url}/delete.git`, path.join(tempDir(), 'd'), {
+      credentials,
+      env: noEnv,
+    });
+    await repo.deleteRemoteRef('refs/tags/v1', { credentials, env: noEnv });
+    expect(g(bare, 'tag', '-l').trim()).toBe('');
+    expect(await repo.tagNames()).toEqual(['v1']); // the local tag is the caller's to delete
+    // The host's current branch cannot be deleted (receive.denyDeleteCurrent).
+    const err = await repo
+      .deleteRemoteRef('refs/heads/main', { credentials, env: noEnv })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'E_PUSH_REJECTED' });
+    expect(g(bare, 'rev-parse', 'main').trim()).toBe(await repo.resolve('main'));
+    const denied = await repo
+      .deleteRemoteRef('refs/heads/main', { credentials: { username: USER, password: 'wrong' }, env: noEnv })
+      .catch((e: unknown) => e);
+    expect(denied).toMatchObject({ code: 'E_AUTH' });
+    expect((denied as Error).message).not.toContain('wrong');
+  });
+
   it('rejects a non-fast-forward push with E_PUSH_REJECTED, and force overrides', async () => {
     const bare = seeded('nff');
     const a = await GitRepo.clone(`${server.url}/nff.git`, path.join(tempDir(), 'a'), {

@@ -3,35 +3,29 @@
  *
  * Commits, tags, reading files and trees at a revision, clone and push of branches and tags go
  * through the shared git layer (`GitRepo` in `src/git/`: git's own lock files, identity lookup,
- * HTTPS remotes with credentials that are never stored). Four things it does not offer yet are
- * done here directly with isomorphic-git, through `atomicGitFs` and under the same repository
- * write lock: the work-tree status of every file, deleting a local tag, deleting a tag on the
- * host (to roll back a half-pushed release), and fetch with tag pruning plus a fast-forward pull
- * (so a rolled-back tag also disappears from other machines).
+ * HTTPS remotes through the same proxy, CA and credential handling, and deleting a tag on the host
+ * to roll back a half-pushed release). A few local operations it does not offer yet are done here
+ * directly with isomorphic-git, through `atomicGitFs` and under the same repository write lock:
+ * the work-tree status of every file, deleting a local tag, setting origin, and the fast-forward
+ * of main after a fetch.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { FsClient } from 'isomorphic-git';
 import { CpvError } from '../../errors.js';
-import { authCallbacks, type GitCredentials, redact } from '../../git/auth.js';
+import { type GitCredentials, redact } from '../../git/auth.js';
 import { atomicGitFs } from '../../git/git-fs.js';
 import { withWriteLock } from '../../git/lock.js';
 import { GitRepo } from '../../git/repo.js';
 import { isSshUrl, type SshOptions } from '../../git/ssh-transport.js';
 
 type IsoGit = typeof import('isomorphic-git');
-type Http = typeof import('isomorphic-git/http/node');
 
 let gitModule: Promise<IsoGit> | undefined;
-let httpModule: Promise<Http> | undefined;
 const loadGit = (): Promise<IsoGit> => {
   gitModule ??= import('isomorphic-git').then((m) => (m.default ?? m) as IsoGit);
   return gitModule;
-};
-const loadHttp = (): Promise<Http> => {
-  httpModule ??= import('isomorphic-git/http/node').then((m) => (m.default ?? m) as Http);
-  return httpModule;
 };
 
 export interface Identity {
@@ -259,68 +253,15 @@ export class ModelGit {
         hint: `Delete ${ref} on the git host by hand.`,
       });
     }
-    const git = await loadGit();
-    const http = await loadHttp();
-    const auth = authCallbacks(access.credentials);
-    let result: Awaited<ReturnType<IsoGit['push']>>;
-    try {
-      result = await git.push({
-        fs: this.fs(),
-        http,
-        dir: this.dir,
-        remote: ORIGIN,
-        ref,
-        remoteRef: ref,
-        delete: true,
-        onAuth: auth.onAuth,
-        onAuthFailure: auth.onAuthFailure,
-      });
-    } catch (err) {
-      throw pushError(`delete ${ref}`, err, auth.refused(), access.credentials);
-    }
-    const failure = Object.values(result.refs ?? {}).find((r) => !r.ok)?.error;
-    if (!result.ok || failure) {
-      throw new CpvError(
-        'E_PUSH_REJECTED',
-        `the git host refused to delete ${ref}: ${failure ?? 'rejected'}`,
-        {
-          hint: `Delete ${ref} on the git host by hand.`,
-        },
-      );
-    }
+    await this.open().deleteRemoteRef(ref, access);
   }
 
   /**
-   * Fetches branches and tags from origin. Over HTTPS tags deleted on the host are pruned here too
-   * (a rolled-back release disappears everywhere); over SSH the shared git layer fetches, without
-   * pruning.
+   * Fetches branches and tags from origin, deleting here the tags deleted on the host (a rolled-back
+   * release disappears everywhere).
    */
   async fetch(access: RemoteAccess): Promise<void> {
-    const url = (await this.originUrl()) ?? '';
-    if (isSshUrl(url)) {
-      await this.open().fetch({ ...access, tags: true });
-      return;
-    }
-    const git = await loadGit();
-    const http = await loadHttp();
-    const auth = authCallbacks(access.credentials);
-    await withWriteLock(this.gitdir, async () => {
-      try {
-        await git.fetch({
-          fs: this.fs(),
-          http,
-          dir: this.dir,
-          remote: ORIGIN,
-          tags: true,
-          prune: true,
-          pruneTags: true,
-          onAuth: auth.onAuth,
-          onAuthFailure: auth.onAuthFailure,
-        });
-      } catch (err) {
-        throw pushError('fetch', err, auth.refused(), access.credentials);
-      }
-    });
+    await this.open().fetch({ ...access, tags: true, prune: true });
   }
 
   /** Fetches, then fast-forwards main (and the work tree) to origin's main; refuses to merge. */
@@ -367,40 +308,4 @@ export class ModelGit {
       throw err;
     }
   }
-}
-
-function pushError(
-  what: string,
-  err: unknown,
-  refused: boolean,
-  credentials: GitCredentials | undefined,
-): CpvError {
-  const e = err as { code?: string; data?: { statusCode?: number }; message?: string };
-  const status = e?.data?.statusCode;
-  const message = redact(e?.message ?? String(err), [credentials?.password]);
-  if (refused || status === 401 || status === 403) {
-    return new CpvError('E_AUTH', `the git host refused the credentials (${what})`, {
-      hint: 'Check the git username and token with `cpv doctor`; run `cpv setup` to change them.',
-      cause: err,
-    });
-  }
-  if (status === 404) {
-    return new CpvError('E_REMOTE_NOT_FOUND', `the git repository does not exist on the host (${what})`, {
-      hint: 'Create the repository on the git host, or check the URL template (cpv setup).',
-      cause: err,
-    });
-  }
-  if (/ECONNREFUSED|ENOTFOUND|ETIMEDOUT|ECONNRESET|EAI_AGAIN/.test(`${e?.code ?? ''} ${message}`)) {
-    return new CpvError('E_NETWORK', `cannot reach the git host (${what}): ${message}`, {
-      hint: 'Check the network and the URL template; the checkpoint is safe locally, run the command again.',
-      cause: err,
-    });
-  }
-  if (status !== undefined && status >= 400) {
-    return new CpvError('E_PUSH_REJECTED', `the git host answered HTTP ${status} (${what})`, {
-      hint: 'The host refused the update; the checkpoint is safe locally, run the command again later.',
-      cause: err,
-    });
-  }
-  return gitError(`git ${what} failed`, err, [credentials?.password]);
 }
