@@ -34,7 +34,11 @@ describe('checkpoints through an HTTPS proxy to a git host with a private CA', {
       const env = { PATH: process.env.PATH, HTTPS_PROXY: proxy.url, GIT_SSL_CAINFO: cert.certFile };
       const machine = (extra: NodeJS.ProcessEnv = {}) => {
         const cfg = new CPVConfig({ env: { ...env, ...extra, CPV_HOME: tempDir('cpv-home-') } });
-        cfg.setupGitHttps({ username: USER, token: TOKEN, urlTemplate: `${server.url}/{project}/{model}.git` });
+        cfg.setupGitHttps({
+          username: USER,
+          token: TOKEN,
+          urlTemplate: `${server.url}/{project}/{model}.git`,
+        });
         cfg.setupLocalStorage(storage);
         return cfg;
       };

@@ -66,6 +66,13 @@ describe('SSH remotes', () => {
     expect(fetched.branches.main).toBe(g(bare, 'rev-parse', 'main').trim());
     expect(fetched.newTags).toEqual(['v3']);
     fsckClean(dir);
+
+    // Deleting a tag on the host, then pruning it everywhere, also works over ssh.
+    await repo.deleteRemoteRef('refs/tags/v3', { ssh: ssh(), env });
+    expect(g(bare, 'tag', '-l').trim().split('\n')).toEqual(['v1', 'v2']);
+    expect((await repo.fetch({ ssh: ssh(), env, prune: true })).pruned).toEqual(['refs/tags/v3']);
+    expect(await repo.tagNames()).toEqual(['v1', 'v2']);
+    fsckClean(dir);
   });
 
   it('sends scp-like addresses to port 22 (they cannot name a port), failing clearly when nothing listens there', async () => {

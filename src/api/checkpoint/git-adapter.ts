@@ -18,7 +18,7 @@ import { type GitCredentials, redact } from '../../git/auth.js';
 import { atomicGitFs } from '../../git/git-fs.js';
 import { withWriteLock } from '../../git/lock.js';
 import { GitRepo } from '../../git/repo.js';
-import { isSshUrl, type SshOptions } from '../../git/ssh-transport.js';
+import type { SshOptions } from '../../git/ssh-transport.js';
 
 type IsoGit = typeof import('isomorphic-git');
 
@@ -247,12 +247,6 @@ export class ModelGit {
   }
 
   private async deleteRemoteRef(ref: string, access: RemoteAccess): Promise<void> {
-    const url = (await this.originUrl()) ?? '';
-    if (isSshUrl(url)) {
-      throw new CpvError('E_PUSH_REJECTED', `cannot delete ${ref} from an SSH remote yet`, {
-        hint: `Delete ${ref} on the git host by hand.`,
-      });
-    }
     await this.open().deleteRemoteRef(ref, access);
   }
 
