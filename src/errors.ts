@@ -41,7 +41,7 @@ export type CpvErrorCode =
   | 'E_PUSH_REJECTED' // a remote refused a push (non-fast-forward, existing tag, hook)
   | 'E_NO_REMOTE' // no default remote, or the named remote is not configured
   | 'E_REMOTE_CONFIG' // remote configured with an unsupported url or a bad option
-  | 'E_REMOTE_NOT_FOUND' // the remote's bucket, or an object asked for, does not exist
+  | 'E_REMOTE_NOT_FOUND' // the remote's bucket or git repository, or an object asked for, does not exist
   | 'E_REMOTE_IO' // any other remote failure
   | 'E_TRANSFER_INCOMPLETE' // push/fetch/pull could not transfer every object
   | 'E_ABORTED' // the caller's AbortSignal fired

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CpvError } from '../errors.js';
 import { removeGitignoreEntry } from '../git/gitignore.js';
-import { stageFiles } from '../git/scm.js';
+import { isTrackedByGit, stageFiles } from '../git/scm.js';
 import { type LockOptions, withRepoLock } from './lock.js';
 import { Repo } from './repo.js';
 import { loadStageFile, type StageFile } from './stages.js';
@@ -88,15 +88,12 @@ async function loadTarget(repo: Repo, target: string): Promise<StageFile> {
   return loadStageFile(abs);
 }
 
-/** Stages present files with `git add`, and deleted ones by dropping them from the index. */
+/**
+ * Stages present files with `git add`, and deleted ones that git tracks as removals (a deleted file
+ * git never knew needs nothing), in one step under git's index lock.
+ */
 async function stageRemoval(gitRoot: string, files: string[]): Promise<void> {
-  const present = files.filter((f) => fs.existsSync(f));
-  await stageFiles(gitRoot, present);
-  const gone = files.filter((f) => !fs.existsSync(f));
-  if (gone.length === 0) return;
-  const git = (await import('isomorphic-git')).default;
-  for (const f of gone) {
-    const filepath = path.relative(gitRoot, f).split(path.sep).join('/');
-    await git.remove({ fs, dir: gitRoot, filepath });
-  }
+  const toStage: string[] = [];
+  for (const f of files) if (fs.existsSync(f) || (await isTrackedByGit(gitRoot, f))) toStage.push(f);
+  await stageFiles(gitRoot, toStage);
 }

@@ -95,7 +95,11 @@ export function toCpvError(err: unknown, ctx: ErrorContext): CpvError {
     );
   }
   if (status === 404) {
-    return make('E_GIT', `${ctx.action}: no git repository at that URL (HTTP 404)`, 'check the remote URL');
+    return make(
+      'E_REMOTE_NOT_FOUND',
+      `${ctx.action}: no git repository at that URL (HTTP 404)`,
+      'check the remote URL, or create the repository on the host first',
+    );
   }
   if (status !== undefined) {
     return make(

@@ -200,6 +200,22 @@ async function setRemoteUrl(dir: string, remote: string, url: string): Promise<v
   });
 }
 
+/**
+ * The refs a remote repository advertises, name → object id (`git ls-remote <url>`), without a
+ * local repository: for checking a host and its credentials before anything is cloned.
+ */
+export async function lsRemote(url: string, options: RemoteOptions = {}): Promise<Map<string, string>> {
+  const session = openSession(url, options);
+  try {
+    return await serverRefs(session, false);
+  } catch (err) {
+    if (err instanceof CpvError) throw err;
+    throw session.fail(err, `list the refs of ${session.url}`);
+  } finally {
+    session.close();
+  }
+}
+
 /** The URL configured for `remote` (its pushurl when pushing). */
 export async function remoteUrl(ctx: GitContext, remote: string, forPush = false): Promise<string> {
   const git = await loadGit();
@@ -213,6 +229,33 @@ export async function remoteUrl(ctx: GitContext, remote: string, forPush = false
     });
   }
   return url;
+}
+
+/** The URL configured for `remote`, or undefined when there is no such remote. */
+export async function findRemoteUrl(ctx: GitContext, remote: string): Promise<string | undefined> {
+  const git = await loadGit();
+  const remotes = await git.listRemotes({ fs: ctx.fs, gitdir: ctx.gitdir });
+  return remotes.find((r) => r.remote === remote)?.url;
+}
+
+/**
+ * Points `remote` at `url`, creating it (with git's default fetch refspec) if it does not exist.
+ * Credentials in an HTTPS URL are stripped: they are never stored in `.git/config`.
+ */
+export async function setRemote(
+  ctx: GitContext,
+  lock: RepoWriteLock,
+  remote: string,
+  url: string,
+): Promise<void> {
+  const clean = splitUrlCredentials(url).url;
+  await lock.lockGitFile('config');
+  const git = await loadGit();
+  try {
+    await git.addRemote({ fs: ctx.fs, gitdir: ctx.gitdir, remote, url: clean, force: true });
+  } catch (err) {
+    throw toCpvError(err, { action: `set remote ${remote}` });
+  }
 }
 
 // ---------------------------------------------------------------------------------- fetch

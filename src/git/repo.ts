@@ -21,9 +21,11 @@ import {
   type FetchOptions,
   type FetchResult,
   fetch,
+  findRemoteUrl,
   type PushOptions,
   type PushResult,
   push,
+  setRemote,
 } from './remotes.js';
 import {
   branchNames,
@@ -42,8 +44,16 @@ import {
   tagNames,
 } from './revs.js';
 import { findGitRoot } from './scm.js';
-import { createTag, type TagOptions, type TagResult } from './tags.js';
-import { checkoutPaths, type FileStatus, stage, status, unstage } from './worktree.js';
+import { createTag, deleteTag, type TagOptions, type TagResult } from './tags.js';
+import {
+  checkoutPaths,
+  type FastForwardResult,
+  type FileStatus,
+  fastForward,
+  stage,
+  status,
+  unstage,
+} from './worktree.js';
 
 export interface OpenOptions {
   /** How long writes wait for another writer's lock; see `LockOptions`. */
@@ -124,6 +134,11 @@ export class GitRepo {
     return this.write((lock) => checkoutPaths(this.ctx, lock, rev, paths));
   }
 
+  /** `git merge --ff-only target` on the checked-out `branch`; see `fastForward`. */
+  fastForward(branch: string, target: string): Promise<FastForwardResult> {
+    return this.write((lock) => fastForward(this.ctx, lock, branch, target));
+  }
+
   // ------------------------------------------------------------------ commits and tags
 
   commit(options: CommitOptions): Promise<string> {
@@ -132,6 +147,11 @@ export class GitRepo {
 
   tag(options: TagOptions): Promise<TagResult> {
     return this.write((lock) => createTag(this.ctx, lock, options));
+  }
+
+  /** Deletes a local tag (loose or packed); E_BAD_REV when there is none. */
+  deleteTag(name: string): Promise<void> {
+    return this.write((lock) => deleteTag(this.ctx, lock, name));
   }
 
   /** Tag names only (cheaper than listTags), without lock or temp files caught mid-write. */
@@ -160,6 +180,16 @@ export class GitRepo {
 
   push(options: PushOptions = {}): Promise<PushResult> {
     return this.write((lock) => push(this.ctx, lock, options));
+  }
+
+  /** The URL of `remote`, or undefined when there is no such remote. */
+  remoteUrl(remote: string): Promise<string | undefined> {
+    return findRemoteUrl(this.ctx, remote);
+  }
+
+  /** Points `remote` at `url` (created if missing; credentials in the URL are never stored). */
+  setRemote(remote: string, url: string): Promise<void> {
+    return this.write((lock) => setRemote(this.ctx, lock, remote, url));
   }
 
   /** Deletes `ref` on the remote (`git push --delete`); see `deleteRemoteRef`. */

@@ -102,3 +102,20 @@ export async function createTag(
   lock.commitGitFile(ref, `${oid}\n`);
   return replaced ? { name: options.name, oid, target, replaced } : { name: options.name, oid, target };
 }
+
+/** Deletes the tag `name`, loose or packed, under git's locks; E_BAD_REV when there is none. */
+export async function deleteTag(ctx: GitContext, lock: RepoWriteLock, name: string): Promise<void> {
+  assertRefName(name, 'tag');
+  if (!(await tagNames(ctx)).includes(name)) {
+    throw new CpvError('E_BAD_REV', `no tag named '${name}'`, { hint: 'list the tags to see which exist' });
+  }
+  const ref = `refs/tags/${name}`;
+  await lock.lockGitFile(ref);
+  await lock.lockGitFile('packed-refs'); // the tag may be listed there too
+  const git = await loadGit();
+  try {
+    await git.deleteRef({ fs: ctx.fs, gitdir: ctx.gitdir, ref });
+  } catch (err) {
+    throw toCpvError(err, { action: `delete tag ${name}` });
+  }
+}

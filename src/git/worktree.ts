@@ -249,3 +249,40 @@ function writeEntry(abs: string, mode: string, content: Uint8Array): void {
   // as git does: 0666 or 0777 less the umask
   writeFileAtomic(abs, content, (mode === '100755' ? 0o777 : 0o666) & ~currentUmask());
 }
+
+/** What `fastForward` did. */
+export type FastForwardResult = 'fast-forward' | 'up-to-date' | 'diverged';
+
+/**
+ * `git merge --ff-only <target>` on the checked-out `branch`: moves it forward to `target` (a ref
+ * or commit) and updates the index and work tree to match. When `target` is already contained
+ * the answer is 'up-to-date'; when the histories diverged, 'diverged', and nothing changes.
+ */
+export async function fastForward(
+  ctx: GitContext,
+  lock: RepoWriteLock,
+  branch: string,
+  target: string,
+): Promise<FastForwardResult> {
+  await lock.lockGitFile(`refs/heads/${branch}`);
+  await lock.lockGitFile('index');
+  const git = await loadGit();
+  try {
+    const result = await git.merge({
+      fs: ctx.fs,
+      dir: ctx.dir,
+      gitdir: ctx.gitdir,
+      ours: branch,
+      theirs: target,
+      fastForwardOnly: true,
+      cache: ctx.cache,
+    });
+    if (!result.fastForward) return 'up-to-date';
+    await git.checkout({ fs: ctx.fs, dir: ctx.dir, gitdir: ctx.gitdir, ref: branch, cache: ctx.cache });
+    return 'fast-forward';
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'FastForwardError' || code === 'MergeNotSupportedError') return 'diverged';
+    throw toCpvError(err, { action: `fast-forward ${branch} to ${target}` });
+  }
+}

@@ -1,8 +1,8 @@
 /**
  * The checkpoint API on a network where the git host is reached through an HTTPS proxy and
  * presents a certificate of a private CA (GIT_SSL_CAINFO): every git request — the clone, the
- * fetch before each read, the pull before each write, pushes, and the deletion of a tag on the host
- * — goes through the proxy and trusts that CA, as the rest of cpv's git layer does.
+ * fetch before each read, the pull before each write, pushes, deleting a tag on the host, and the
+ * credential check — goes through the proxy and trusts that CA, as the rest of cpv's git layer does.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -70,9 +70,20 @@ describe('checkpoints through an HTTPS proxy to a git host with a private CA', {
       gitCli(bare, 'tag', '-d', 'v1.1');
       expect(await b.readCheckpointTag()).toEqual(['v1.0']);
 
+      // The credential check (`cpv doctor`) takes the same way.
+      const seen = proxy.tunnels.length;
+      const report = await machine().validateCredentials({ team: 'vision', model: 'resnet' });
+      expect(report.git).toMatchObject({ ok: true });
+      expect(report.git.detail).toContain('2 refs'); // main and v1.0
+      expect(proxy.tunnels.length).toBeGreaterThan(seen);
+
       // A machine without the CA is refused, with one clear error.
-      const c = manage(machine({ GIT_SSL_CAINFO: '' }));
-      await expect(c.readCheckpointTag()).rejects.toMatchObject({ code: 'E_NETWORK' });
+      const noCa = machine({ GIT_SSL_CAINFO: '' });
+      await expect(manage(noCa).readCheckpointTag()).rejects.toMatchObject({ code: 'E_NETWORK' });
+      expect((await noCa.validateCredentials({ team: 'vision', model: 'resnet' })).git).toMatchObject({
+        ok: false,
+        code: 'E_NETWORK',
+      });
     } finally {
       await proxy.close();
       await server.close();

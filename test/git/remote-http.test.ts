@@ -290,7 +290,7 @@ describe('HTTPS remotes', () => {
   it('reports a missing repository, an unreachable server and a missing remote clearly', async () => {
     await expect(
       GitRepo.clone(`${server.url}/nope.git`, path.join(tempDir(), 'n'), { credentials, env: noEnv }),
-    ).rejects.toMatchObject({ code: 'E_GIT' });
+    ).rejects.toMatchObject({ code: 'E_REMOTE_NOT_FOUND' });
     await expect(
       GitRepo.clone('http://127.0.0.1:1/x.git', path.join(tempDir(), 'n'), { credentials, env: noEnv }),
     ).rejects.toMatchObject({ code: 'E_NETWORK' });

@@ -209,7 +209,7 @@ export class CPVConfig {
   /** Checks each configured service for real (S3 probe object, git host authentication). */
   async validateCredentials(opts: ValidateOptions = {}): Promise<CredentialReport> {
     const config = this.effective();
-    return { s3: await checkS3(config), git: await checkGit(config, opts) };
+    return { s3: await checkS3(config), git: await checkGit(config, opts, this.env) };
   }
 
   private resolveKeyPath(name: string): string {
@@ -283,7 +283,11 @@ async function checkS3(config: EffectiveConfig): Promise<ServiceCheck> {
   }
 }
 
-async function checkGit(config: EffectiveConfig, opts: ValidateOptions): Promise<ServiceCheck> {
+async function checkGit(
+  config: EffectiveConfig,
+  opts: ValidateOptions,
+  env: NodeJS.ProcessEnv,
+): Promise<ServiceCheck> {
   const git = config.git;
   if (git.transport === 'ssh' || (git.transport === undefined && git.sshKeyPath)) {
     try {
@@ -302,7 +306,7 @@ async function checkGit(config: EffectiveConfig, opts: ValidateOptions): Promise
   }
   try {
     const url = hasPlaceholders ? expandUrlTemplate(template, opts.team ?? '', opts.model ?? '') : template;
-    const info = await probeGitHttps(url, git);
+    const info = await probeGitHttps(url, git, env);
     return { ok: true, detail: `${info.url}: authenticated, ${info.refs} refs` };
   } catch (err) {
     return failed(err);

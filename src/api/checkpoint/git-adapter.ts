@@ -1,32 +1,17 @@
 /**
- * The git operations the checkpoint API needs, behind one small interface (`ModelGit`).
- *
- * Commits, tags, reading files and trees at a revision, clone and push of branches and tags go
- * through the shared git layer (`GitRepo` in `src/git/`: git's own lock files, identity lookup,
- * HTTPS remotes through the same proxy, CA and credential handling, and deleting a tag on the host
- * to roll back a half-pushed release). A few local operations it does not offer yet are done here
- * directly with isomorphic-git, through `atomicGitFs` and under the same repository write lock:
- * the work-tree status of every file, deleting a local tag, setting origin, and the fast-forward
- * of main after a fetch.
+ * The git operations the checkpoint API needs, behind one small interface (`ModelGit`), all of
+ * them through the shared git layer (`GitRepo` in `src/git/`): its write lock and git's own lock
+ * files for every change, identity lookup, and one way to reach a host (HTTPS with proxy, CA and
+ * credentials that are never stored, or SSH). What is here is the checkpoint repo's conventions:
+ * one branch `main`, one remote `origin`, tags pruned from the host, fast-forward-only pulls.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { FsClient } from 'isomorphic-git';
 import { CpvError } from '../../errors.js';
-import { type GitCredentials, redact } from '../../git/auth.js';
-import { atomicGitFs } from '../../git/git-fs.js';
-import { withWriteLock } from '../../git/lock.js';
+import type { GitCredentials } from '../../git/auth.js';
 import { GitRepo } from '../../git/repo.js';
 import type { SshOptions } from '../../git/ssh-transport.js';
-
-type IsoGit = typeof import('isomorphic-git');
-
-let gitModule: Promise<IsoGit> | undefined;
-const loadGit = (): Promise<IsoGit> => {
-  gitModule ??= import('isomorphic-git').then((m) => (m.default ?? m) as IsoGit);
-  return gitModule;
-};
 
 export interface Identity {
   name: string;
@@ -70,25 +55,12 @@ export function resolveIdentity(
   };
 }
 
-function gitError(what: string, err: unknown, secrets: Array<string | undefined> = []): CpvError {
-  if (err instanceof CpvError) return err;
-  const message = redact((err as Error)?.message ?? String(err), secrets);
-  return new CpvError('E_GIT', `${what}: ${message}`, {
-    hint: 'Check the model repository with `git status`; nothing was pushed.',
-    cause: err,
-  });
-}
-
 /** A git repository holding one model. */
 export class ModelGit {
   readonly gitdir: string;
 
   constructor(readonly dir: string) {
     this.gitdir = path.join(dir, '.git');
-  }
-
-  private fs(): FsClient {
-    return atomicGitFs(this.gitdir) as unknown as FsClient;
   }
 
   exists(): boolean {
@@ -108,12 +80,11 @@ export class ModelGit {
    * that no ignore rule covers.
    */
   async changedFiles(opts: { untracked?: boolean } = {}): Promise<string[]> {
-    const git = await loadGit();
-    const rows = await git.statusMatrix({ fs, dir: this.dir });
+    const rows = await this.open().status(['.']);
     return rows
-      .filter(([, head, work, stage]) => !(head === 1 && work === 1 && stage === 1))
-      .filter(([, head, , stage]) => opts.untracked || head === 1 || stage !== 0)
-      .map(([f]) => f);
+      .filter((r) => r.staged !== null || r.unstaged !== null)
+      .filter((r) => opts.untracked || r.staged !== null || r.unstaged !== 'untracked')
+      .map((r) => r.path);
   }
 
   /**
@@ -135,12 +106,9 @@ export class ModelGit {
   }
 
   async headCommit(): Promise<string | undefined> {
-    const git = await loadGit();
-    try {
-      return await git.resolveRef({ fs, dir: this.dir, ref: 'HEAD' });
-    } catch {
-      return undefined; // no commit yet
-    }
+    return this.open()
+      .resolve('HEAD')
+      .catch(() => undefined); // no commit yet
   }
 
   async listTags(): Promise<string[]> {
@@ -168,10 +136,7 @@ export class ModelGit {
   }
 
   async deleteTag(name: string): Promise<void> {
-    const git = await loadGit();
-    await withWriteLock(this.gitdir, async () => {
-      await git.deleteTag({ fs: this.fs(), dir: this.dir, ref: name });
-    });
+    await this.open().deleteTag(name);
   }
 
   /** The commit, message and time of a tag; E_BAD_REV when it does not exist. */
@@ -217,16 +182,11 @@ export class ModelGit {
 
   /** Points `origin` at `url` (no credentials are ever written into it). */
   async setOrigin(url: string): Promise<void> {
-    const git = await loadGit();
-    await withWriteLock(this.gitdir, async () => {
-      await git.addRemote({ fs: this.fs(), dir: this.dir, remote: ORIGIN, url, force: true });
-    });
+    await this.open().setRemote(ORIGIN, url);
   }
 
   async originUrl(): Promise<string | undefined> {
-    const git = await loadGit();
-    const remotes = await git.listRemotes({ fs, dir: this.dir });
-    return remotes.find((r) => r.remote === ORIGIN)?.url;
+    return this.open().remoteUrl(ORIGIN);
   }
 
   /**
@@ -259,38 +219,20 @@ export class ModelGit {
   }
 
   /** Fetches, then fast-forwards main (and the work tree) to origin's main; refuses to merge. */
-  async pull(access: RemoteAccess, author: Identity): Promise<void> {
+  async pull(access: RemoteAccess): Promise<void> {
     await this.fetch(access);
-    const git = await loadGit();
     const theirs = `refs/remotes/${ORIGIN}/${DEFAULT_BRANCH}`;
-    const remoteHead = await git.resolveRef({ fs, dir: this.dir, ref: theirs }).catch(() => undefined);
-    if (remoteHead === undefined) return; // the host has no main yet
-    await withWriteLock(this.gitdir, async () => {
-      try {
-        const result = await git.merge({
-          fs: this.fs(),
-          dir: this.dir,
-          ours: DEFAULT_BRANCH,
-          theirs,
-          fastForwardOnly: true,
-          author,
-        });
-        if (result.fastForward) await git.checkout({ fs: this.fs(), dir: this.dir, ref: DEFAULT_BRANCH });
-      } catch (err) {
-        const code = (err as { code?: string }).code;
-        if (code === 'FastForwardError' || code === 'MergeNotSupportedError') {
-          throw new CpvError(
-            'E_PUSH_REJECTED',
-            `${this.dir} has commits the git host does not, and the host has others`,
-            {
-              hint: 'The histories diverged (a push failed earlier while someone else pushed): merge them with git, then retry.',
-              cause: err,
-            },
-          );
-        }
-        throw gitError('updating main from the git host failed', err);
-      }
-    });
+    const repo = this.open();
+    if ((await repo.resolve(theirs).catch(() => undefined)) === undefined) return; // the host has no main yet
+    if ((await repo.fastForward(DEFAULT_BRANCH, theirs)) === 'diverged') {
+      throw new CpvError(
+        'E_PUSH_REJECTED',
+        `${this.dir} has commits the git host does not, and the host has others`,
+        {
+          hint: 'The histories diverged (a push failed earlier while someone else pushed): merge them with git, then retry.',
+        },
+      );
+    }
   }
 
   /** Clones `url` into this directory (which must not exist or be empty); nothing is left on failure. */

@@ -1,12 +1,13 @@
 /**
- * Checks that a git host accepts our credentials: an authenticated `info/refs` request (what
- * `git ls-remote` sends first) through isomorphic-git's `getRemoteInfo`. For SSH, the key file must
- * exist and parse as a private key ssh2 can use.
+ * Checks that a git host accepts our credentials: the authenticated ref listing that
+ * `git ls-remote` does, through the shared git layer (the same proxy, CA and credential handling
+ * as every other git request). For SSH, the key file must exist and parse as a private key ssh2
+ * can use.
  */
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
-import { CpvError, errnoCode } from '../../errors.js';
-import { authCallbacks, redact, resolveCredentials } from '../../git/auth.js';
+import { CpvError } from '../../errors.js';
+import { lsRemote } from '../../git/remotes.js';
 
 export interface GitProbeResult {
   url: string;
@@ -18,62 +19,34 @@ export interface GitProbeResult {
 export async function probeGitHttps(
   url: string,
   credentials: { username?: string; token?: string },
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<GitProbeResult> {
-  const git = (await import('isomorphic-git')).default;
-  const http = (await import('isomorphic-git/http/node')).default;
-  const creds = resolveCredentials(url, [
-    {
-      ...(credentials.username ? { username: credentials.username } : {}),
-      ...(credentials.token ? { password: credentials.token } : {}),
-    },
-  ]);
-  const auth = authCallbacks(creds);
+  const given = {
+    ...(credentials.username ? { username: credentials.username } : {}),
+    ...(credentials.token ? { password: credentials.token } : {}),
+  };
   try {
-    const info = await git.getRemoteInfo({
-      http,
-      url,
-      onAuth: auth.onAuth,
-      onAuthFailure: auth.onAuthFailure,
-    });
-    const count = (group: Record<string, unknown> | undefined): number => Object.keys(group ?? {}).length;
-    return {
-      url,
-      refs:
-        count(info.refs?.heads as Record<string, unknown>) +
-        count(info.refs?.tags as Record<string, unknown>),
-    };
+    const refs = await lsRemote(url, { credentials: given, env });
+    const named = [...refs.keys()].filter(
+      (r) => (r.startsWith('refs/heads/') || r.startsWith('refs/tags/')) && !r.endsWith('^{}'),
+    );
+    return { url, refs: named.length };
   } catch (err) {
-    throw gitFailure(err, url, auth.refused(), credentials.token);
+    throw withSetupHint(err);
   }
 }
 
-function gitFailure(err: unknown, url: string, refused: boolean, token: string | undefined): CpvError {
-  const e = err as { code?: string; data?: { statusCode?: number }; message?: string };
-  const status = e?.data?.statusCode;
-  const message = redact(e?.message ?? String(err), [token]);
-  if (refused || status === 401 || status === 403) {
-    return new CpvError('E_AUTH', `the git host refused the credentials for ${url}`, {
-      hint: 'Check the username and token (cpv setup --git-username --git-token); the token needs repository read access.',
-      cause: err,
-    });
-  }
-  if (status === 404) {
-    return new CpvError('E_REMOTE_NOT_FOUND', `no git repository at ${url}`, {
-      hint: 'Check the URL template (cpv setup --url-template), or create the repository first.',
-      cause: err,
-    });
-  }
-  const code = e?.code ?? errnoCode(err) ?? '';
-  if (/ECONNREFUSED|ENOTFOUND|ETIMEDOUT|ECONNRESET|EAI_AGAIN/.test(code + message)) {
-    return new CpvError('E_NETWORK', `cannot reach the git host for ${url}: ${message}`, {
-      hint: 'Check the URL template and the network.',
-      cause: err,
-    });
-  }
-  return new CpvError('E_GIT', `git host check for ${url} failed: ${message}`, {
-    hint: 'Check the URL template (cpv setup --url-template).',
-    cause: err,
-  });
+/** The shared layer's error, with a hint that names the settings to change. */
+function withSetupHint(err: unknown): unknown {
+  if (!(err instanceof CpvError)) return err;
+  const hints: Partial<Record<CpvError['code'], string>> = {
+    E_AUTH:
+      'Check the username and token (cpv setup --git-username --git-token); the token needs repository read access.',
+    E_REMOTE_NOT_FOUND: 'Check the URL template (cpv setup --url-template), or create the repository first.',
+    E_NETWORK: 'Check the URL template, the network and any HTTPS_PROXY / GIT_SSL_CAINFO settings.',
+  };
+  const hint = hints[err.code];
+  return hint === undefined ? err : new CpvError(err.code, err.message, { hint, cause: err });
 }
 
 /** The one ssh2 function used here, typed locally (ssh2 ships no types). */

@@ -173,7 +173,7 @@ export async function syncWithHost(repo: ModelRepo, mode: 'fetch' | 'pull', dryR
   if (dryRun) return; // a dry run changes nothing, refs included: it plans from what is here
   if (repo.gitUrl() === undefined || (await repo.git.originUrl()) === undefined) return;
   if (mode === 'fetch') await repo.git.fetch(repo.remoteAccess());
-  else await repo.git.pull(repo.remoteAccess(), repo.identity());
+  else await repo.git.pull(repo.remoteAccess());
 }
 
 /** Pushes `ref` when the repo has a git host; returns whether it did. */
