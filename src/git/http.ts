@@ -7,9 +7,8 @@
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { CpvError } from '../errors.js';
+import { proxyAuthorization, proxyFor, secureOver, tunnel } from '../proxy.js';
 
 /** The request and response shapes of isomorphic-git's `HttpClient` (kept local to stay lazy). */
 export interface GitHttpRequest {
@@ -41,37 +40,6 @@ export interface HttpClientOptions {
 
 const MAX_REDIRECTS = 5;
 
-/** The proxy URL to use for `target`, or undefined for a direct connection. */
-export function proxyFor(target: URL, env: NodeJS.ProcessEnv): URL | undefined {
-  const raw =
-    target.protocol === 'https:'
-      ? (env.HTTPS_PROXY ?? env.https_proxy ?? env.ALL_PROXY ?? env.all_proxy)
-      : (env.HTTP_PROXY ?? env.http_proxy ?? env.ALL_PROXY ?? env.all_proxy);
-  if (!raw || bypassesProxy(target, env.NO_PROXY ?? env.no_proxy ?? '')) return undefined;
-  try {
-    return new URL(raw.includes('://') ? raw : `http://${raw}`);
-  } catch {
-    throw new CpvError('E_USAGE', 'the proxy setting is not a valid URL', {
-      hint: 'set HTTPS_PROXY to a URL such as http://proxy.example.com:3128',
-    });
-  }
-}
-
-/** NO_PROXY as curl and git read it: `*`, or host suffixes with an optional port. */
-function bypassesProxy(target: URL, noProxy: string): boolean {
-  const host = target.hostname.toLowerCase();
-  const port = target.port || (target.protocol === 'https:' ? '443' : '80');
-  return noProxy
-    .split(/[\s,]+/)
-    .filter(Boolean)
-    .some((entry) => {
-      if (entry === '*') return true;
-      const [h = '', p] = entry.toLowerCase().replace(/^\./, '').split(':');
-      if (p && p !== port) return false;
-      return host === h || host.endsWith(`.${h}`);
-    });
-}
-
 async function collect(body: GitHttpRequest['body']): Promise<Buffer | undefined> {
   if (!body) return undefined;
   const parts: Uint8Array[] = [];
@@ -83,52 +51,6 @@ function flattenHeaders(h: http.IncomingHttpHeaders): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(h)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
   return out;
-}
-
-/** Opens a CONNECT tunnel through `proxy` to `target`'s host and port. */
-function tunnel(proxy: URL, target: URL, timeoutMs: number): Promise<net.Socket> {
-  const authority = `${target.hostname}:${target.port || 443}`;
-  const headers: Record<string, string> = { host: authority };
-  if (proxy.username) {
-    const creds = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
-    headers['proxy-authorization'] = `Basic ${Buffer.from(creds).toString('base64')}`;
-  }
-  return new Promise((resolve, reject) => {
-    const req = http.request({
-      host: proxy.hostname,
-      port: proxy.port || 80,
-      method: 'CONNECT',
-      path: authority,
-      headers,
-      timeout: timeoutMs,
-    });
-    req.once('connect', (res, socket) => {
-      if (res.statusCode === 200) return resolve(socket);
-      socket.destroy();
-      reject(
-        new CpvError('E_NETWORK', `the proxy refused to connect to ${authority} (HTTP ${res.statusCode})`, {
-          hint: 'check HTTPS_PROXY, the proxy credentials, and NO_PROXY',
-        }),
-      );
-    });
-    req.once('timeout', () => req.destroy(new Error(`proxy ${proxy.host} timed out`)));
-    req.once('error', reject);
-    req.end();
-  });
-}
-
-/** TLS to `target` inside a CONNECT tunnel, verified against `target`'s name (not the proxy's). */
-async function secureTunnel(proxy: URL, target: URL, timeoutMs: number, ca: tls.SecureContextOptions['ca']) {
-  const socket = await tunnel(proxy, target, timeoutMs);
-  const servername = net.isIP(target.hostname) ? undefined : target.hostname;
-  return new Promise<tls.TLSSocket>((resolve, reject) => {
-    const secure = tls.connect({ socket, host: target.hostname, servername, ca });
-    secure.once('secureConnect', () => resolve(secure));
-    secure.once('error', (err) => {
-      socket.destroy();
-      reject(err);
-    });
-  });
 }
 
 function withoutAuthorization(headers: Record<string, string>): Record<string, string> {
@@ -151,14 +73,13 @@ export function makeHttpClient(options: HttpClientOptions = {}): GitHttpClient {
     if (ca) base.ca = [...tls.rootCertificates, ca];
     let req: http.ClientRequest;
     if (proxy && secure) {
-      const tlsSocket = await secureTunnel(proxy, target, timeoutMs, base.ca);
+      const socket = await tunnel(proxy, target.hostname, Number(target.port || 443), timeoutMs);
+      const tlsSocket = await secureOver(socket, target.hostname, { ca: base.ca });
       req = https.request(target, { ...base, agent: false, createConnection: () => tlsSocket });
     } else if (proxy) {
       // Plain HTTP through a proxy: send the absolute URL to the proxy (RFC 9112 absolute-form).
-      if (proxy.username) {
-        const creds = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
-        reqHeaders['proxy-authorization'] = `Basic ${Buffer.from(creds).toString('base64')}`;
-      }
+      const auth = proxyAuthorization(proxy);
+      if (auth !== undefined) reqHeaders['proxy-authorization'] = auth;
       reqHeaders.host = target.host;
       req = http.request({ ...base, host: proxy.hostname, port: proxy.port || 80, path: target.href });
     } else {

@@ -22,6 +22,7 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
+import type * as http from 'node:http';
 import * as https from 'node:https';
 import * as path from 'node:path';
 import { Readable, Transform } from 'node:stream';
@@ -48,6 +49,7 @@ import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { Upload } from '@aws-sdk/lib-storage';
 import pLimit from 'p-limit';
 import { CpvError, errnoCode } from '../errors.js';
+import { proxyAgents, proxyConfigured } from '../proxy.js';
 import type { RemoteConfig } from './index.js';
 import { sha256OffThread } from './off-thread.js';
 import type { Remote, TransferCallOptions } from './remote.js';
@@ -132,11 +134,15 @@ export class S3Remote implements Remote {
     this.timeouts = opts.timeouts ?? { connect: DEFAULT_TIMEOUT_S, read: DEFAULT_TIMEOUT_S };
   }
 
-  /** Builds the client from a remote's config (dvc-compat §5.4). */
-  static fromConfig(config: RemoteConfig, jobs: number | undefined): S3Remote {
+  /** Builds the client from a remote's config (dvc-compat §5.4); proxies are read from `env`. */
+  static fromConfig(
+    config: RemoteConfig,
+    jobs: number | undefined,
+    env: NodeJS.ProcessEnv = process.env,
+  ): S3Remote {
     const options = config.options;
     const endpoint = options.get('endpointurl');
-    const settings = clientConfig(config, jobs);
+    const settings = clientConfig(config, jobs, env);
     const client = new S3Client(settings);
     hashPayloadsOffThread(client);
     return new S3Remote({
@@ -791,8 +797,26 @@ function secondsOption(config: RemoteConfig, key: string): number {
   return value;
 }
 
-/** The S3 client settings for a remote's options. */
-export function clientConfig(config: RemoteConfig, jobs: number | undefined): S3ClientConfig {
+/**
+ * The SDK's connection pools. With a proxy in the environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY,
+ * as the AWS CLI and DVC honour them) each connection goes through the proxy its endpoint calls for.
+ */
+function connectionAgents(
+  agentOptions: https.AgentOptions,
+  connectTimeoutMs: number,
+  env: NodeJS.ProcessEnv,
+): { httpsAgent: https.Agent; httpAgent: http.Agent | http.AgentOptions } {
+  const httpOptions = { keepAlive: true, maxSockets: agentOptions.maxSockets };
+  if (!proxyConfigured(env)) return { httpsAgent: new https.Agent(agentOptions), httpAgent: httpOptions };
+  return proxyAgents(env, { http: httpOptions, https: agentOptions, timeoutMs: connectTimeoutMs });
+}
+
+/** The S3 client settings for a remote's options (`env`: where proxy settings are read from). */
+export function clientConfig(
+  config: RemoteConfig,
+  jobs: number | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): S3ClientConfig {
   const o = config.options;
   let endpoint = o.get('endpointurl');
   if (endpoint !== undefined && !/^https?:\/\//i.test(endpoint)) {
@@ -819,8 +843,7 @@ export function clientConfig(config: RemoteConfig, jobs: number | undefined): S3
       // requestTimeout: that bounds a whole request and, past it, only logs a warning — a stalled
       // server then hung a transfer forever (found by the reliability suite's fault proxy).
       socketTimeout: secondsOption(config, 'read_timeout') * 1000,
-      httpsAgent: new https.Agent(agentOptions),
-      httpAgent: { keepAlive: true, maxSockets: agentOptions.maxSockets },
+      ...connectionAgents(agentOptions, secondsOption(config, 'connect_timeout') * 1000, env),
     },
   };
   if (endpoint !== undefined) {
