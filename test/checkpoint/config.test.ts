@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CPVConfig } from '../../src/api/checkpoint/cpv-config.js';
 import { encodeOpenSshKeyPair } from '../../src/api/checkpoint/ssh-key.js';
 import type { CpvError } from '../../src/errors.js';
+import { startConnectProxy } from '../helpers/git-http-server.js';
 import { tempDir } from '../helpers/tmp.js';
 import { type GitHttpServer, startGitHttpServer } from './helpers/git-http-server.js';
 import { createBucket, credentialsFile, denyWrites, listKeys, s3TestServer } from './helpers/s3.js';
@@ -243,6 +244,21 @@ describe.runIf(s3 !== undefined)(`validateCredentials against a real S3 server (
     cfg.setupAwsProfile({ credentialPath: creds, profile: 'cpvtest', bucket, endpoint: server.endpoint });
     expect((await cfg.validateCredentials()).s3).toMatchObject({ ok: true });
     expect(await listKeys(server, bucket)).toEqual([]);
+  });
+
+  it('goes through the proxy the environment names, as transfers do', async () => {
+    const proxy = await startConnectProxy();
+    try {
+      const cfg = configIn({ HTTP_PROXY: proxy.url });
+      cfg.setupAwsProfile({ credentialPath: creds, profile: 'cpvtest', bucket, endpoint: server.endpoint });
+      expect((await cfg.validateCredentials()).s3).toMatchObject({ ok: true });
+      expect(proxy.tunnels).toContain(new URL(server.endpoint).host);
+      const dead = configIn({ HTTP_PROXY: 'http://127.0.0.1:1' });
+      dead.setupAwsProfile({ credentialPath: creds, profile: 'cpvtest', bucket, endpoint: server.endpoint });
+      expect((await dead.validateCredentials()).s3).toMatchObject({ ok: false, code: 'E_NETWORK' });
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('reports a wrong secret as E_AUTH', async () => {

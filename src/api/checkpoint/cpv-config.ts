@@ -209,7 +209,7 @@ export class CPVConfig {
   /** Checks each configured service for real (S3 probe object, git host authentication). */
   async validateCredentials(opts: ValidateOptions = {}): Promise<CredentialReport> {
     const config = this.effective();
-    return { s3: await checkS3(config), git: await checkGit(config, opts, this.env) };
+    return { s3: await checkS3(config, this.env), git: await checkGit(config, opts, this.env) };
   }
 
   private resolveKeyPath(name: string): string {
@@ -270,13 +270,13 @@ function failed(err: unknown): ServiceCheck {
   return check;
 }
 
-async function checkS3(config: EffectiveConfig): Promise<ServiceCheck> {
+async function checkS3(config: EffectiveConfig, env: NodeJS.ProcessEnv): Promise<ServiceCheck> {
   if (!config.aws.bucket) {
     const where = config.storageDir ? `local storage ${config.storageDir}` : 'local storage';
     return { ok: true, skipped: true, detail: `no S3 bucket configured; data goes to ${where}` };
   }
   try {
-    await probeBucket(config.aws);
+    await probeBucket(config.aws, '', env);
     return { ok: true, detail: `s3://${config.aws.bucket}: wrote and deleted a probe object` };
   } catch (err) {
     return failed(err);

@@ -4,14 +4,17 @@
  */
 import { randomBytes } from 'node:crypto';
 import { CpvError } from '../../errors.js';
+import { proxyAgents, proxyConfigured } from '../../proxy.js';
 import type { AwsSettings } from './config-file.js';
 
 export const DEFAULT_REGION = 'us-east-1';
+const PROBE_CONNECT_TIMEOUT_MS = 10_000;
 
 type S3Module = typeof import('@aws-sdk/client-s3');
 
 async function makeClient(
   aws: AwsSettings,
+  env: NodeJS.ProcessEnv,
 ): Promise<{ s3: S3Module; client: InstanceType<S3Module['S3Client']> }> {
   const s3 = await import('@aws-sdk/client-s3');
   const { fromIni } = await import('@aws-sdk/credential-providers');
@@ -30,6 +33,16 @@ async function makeClient(
         }
       : {}),
     maxAttempts: 2,
+    // Through the proxy the environment names, as the transfers themselves go (src/remote/s3.ts).
+    ...(proxyConfigured(env)
+      ? {
+          requestHandler: proxyAgents(env, {
+            http: { keepAlive: true },
+            https: { keepAlive: true },
+            timeoutMs: PROBE_CONNECT_TIMEOUT_MS,
+          }),
+        }
+      : {}),
   });
   return { s3, client };
 }
@@ -84,14 +97,18 @@ export function s3Failure(err: unknown, bucket: string): CpvError {
 }
 
 /** Puts then deletes a probe object; resolves with its key, or throws a mapped CpvError. */
-export async function probeBucket(aws: AwsSettings, prefix = ''): Promise<string> {
+export async function probeBucket(
+  aws: AwsSettings,
+  prefix = '',
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
   const bucket = aws.bucket;
   if (!bucket) {
     throw new CpvError('E_CONFIG_MISSING', 'no S3 bucket is configured', {
       hint: 'Run `cpv setup` (or set CPV_S3_BUCKET).',
     });
   }
-  const { s3, client } = await makeClient(aws);
+  const { s3, client } = await makeClient(aws, env);
   const key = `${prefix}.cpv-probe/${randomBytes(8).toString('hex')}`;
   try {
     await client.send(new s3.PutObjectCommand({ Bucket: bucket, Key: key, Body: 'cpv probe\n' }));
