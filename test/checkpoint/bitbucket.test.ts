@@ -13,6 +13,7 @@ import { bitbucketTarget } from '../../src/api/checkpoint/bitbucket.js';
 import { CPVConfig } from '../../src/api/checkpoint/cpv-config.js';
 import { ModelsCheckpointsManage } from '../../src/api/checkpoint/models.js';
 import type { CpvError } from '../../src/errors.js';
+import { startConnectProxy } from '../helpers/git-http-server.js';
 import { tempDir } from '../helpers/tmp.js';
 import { type GitHttpServer, startGitHttpServer } from './helpers/git-http-server.js';
 
@@ -69,8 +70,8 @@ afterAll(async () => {
   await new Promise((resolve) => api.close(resolve));
 });
 
-function machine(token = git.token): CPVConfig {
-  const cfg = new CPVConfig({ env: { CPV_HOME: tempDir('cpv-home-') } });
+function machine(token = git.token, env: NodeJS.ProcessEnv = {}): CPVConfig {
+  const cfg = new CPVConfig({ env: { ...env, CPV_HOME: tempDir('cpv-home-') } });
   cfg.setupGitHttps({
     username: git.username,
     token,
@@ -122,6 +123,22 @@ describe('Bitbucket repository creation', () => {
       config: machine(),
     }).importModelInit();
     expect(seen.map((s) => s.method)).toEqual(['GET']);
+  });
+
+  it("asks the API through the proxy the environment names (Node's fetch would not)", async () => {
+    const proxy = await startConnectProxy();
+    try {
+      const apiHost = new URL(apiBase).host;
+      const gitHost = new URL(git.base).host; // reached directly: NO_PROXY names it
+      const config = machine(git.token, { HTTP_PROXY: proxy.url, NO_PROXY: gitHost });
+      seen.length = 0;
+      const m = new ModelsCheckpointsManage('vision', 'proxied', { workdir: tempDir('cpv-w-'), config });
+      expect((await m.importModelInit()).pushed.git).toBe(true);
+      expect(seen.map((s) => s.method)).toEqual(['GET', 'POST']);
+      expect(proxy.tunnels).toEqual([apiHost, apiHost]);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('a refused token is E_AUTH and leaves nothing behind', async () => {

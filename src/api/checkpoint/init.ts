@@ -121,7 +121,14 @@ export async function initModelRepo(
     if (url) {
       const settings = repo.settings().git;
       const target = bitbucketTarget(url, settings.bitbucketApi);
-      if (target) await ensureBitbucketRepo(target, repo.gitCredentials(), settings.bitbucketProject);
+      if (target) {
+        await ensureBitbucketRepo(
+          target,
+          repo.gitCredentials(),
+          settings.bitbucketProject,
+          repo.remoteAccess().env,
+        );
+      }
       await repo.git.setOrigin(url);
       await repo.git.push('refs/heads/main', repo.remoteAccess());
       git = true;
