@@ -19,13 +19,20 @@ export function proxyFor(target: URL, env: NodeJS.ProcessEnv): URL | undefined {
       ? (env.HTTPS_PROXY ?? env.https_proxy ?? env.ALL_PROXY ?? env.all_proxy)
       : (env.HTTP_PROXY ?? env.http_proxy ?? env.ALL_PROXY ?? env.all_proxy);
   if (!raw || bypassesProxy(target, env.NO_PROXY ?? env.no_proxy ?? '')) return undefined;
+  let proxy: URL;
   try {
-    return new URL(raw.includes('://') ? raw : `http://${raw}`);
+    proxy = new URL(raw.includes('://') ? raw : `http://${raw}`);
   } catch {
     throw new CpvError('E_USAGE', 'the proxy setting is not a valid URL', {
       hint: 'set HTTPS_PROXY to a URL such as http://proxy.example.com:3128',
     });
   }
+  if (proxy.protocol !== 'http:') {
+    throw new CpvError('E_USAGE', `proxy ${proxy.protocol}// URLs are not supported (only http:// proxies)`, {
+      hint: 'point HTTPS_PROXY / HTTP_PROXY / ALL_PROXY at an http:// proxy, or list the host in NO_PROXY',
+    });
+  }
+  return proxy;
 }
 
 /** Whether any proxy variable is set at all (no proxy agents are needed otherwise). */
@@ -130,7 +137,12 @@ export function proxyAgents(
     override createConnection(opts: https.RequestOptions, done?: ConnectCallback): Duplex | null | undefined {
       const host = opts.host ?? 'localhost';
       const port = Number(opts.port ?? 443);
-      const proxy = via('https:', host, port);
+      let proxy: URL | undefined;
+      try {
+        proxy = via('https:', host, port);
+      } catch (err) {
+        return later(Promise.reject(err), done); // a bad proxy setting fails the request, clearly
+      }
       if (proxy === undefined) return super.createConnection(opts, done);
       const open = tunnel(proxy, host, port, options.timeoutMs).then((socket) =>
         secureOver(socket, host, opts as tls.ConnectionOptions),
@@ -146,7 +158,12 @@ export function proxyAgents(
     ): Duplex | null | undefined {
       const host = opts.host ?? 'localhost';
       const port = Number(opts.port ?? 80);
-      const proxy = via('http:', host, port);
+      let proxy: URL | undefined;
+      try {
+        proxy = via('http:', host, port);
+      } catch (err) {
+        return later(Promise.reject(err), done);
+      }
       if (proxy === undefined) return super.createConnection(opts, done);
       return later(tunnel(proxy, host, port, options.timeoutMs), done);
     }

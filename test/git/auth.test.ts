@@ -76,6 +76,11 @@ describe('proxy selection', () => {
     expect(proxyFor(new URL('http://localhost:8080/x'), env)).toBeUndefined();
     expect(proxyFor(new URL('http://localhost:9090/x'), env)?.host).toBe('p2');
     expect(proxyFor(new URL('https://a/x'), {})).toBeUndefined();
+    // Only http:// proxies (a CONNECT tunnel): anything else is one clear error, not a wrong connection.
+    expect(() => proxyFor(new URL('https://a/x'), { ALL_PROXY: 'socks5://127.0.0.1:1080' })).toThrowError(
+      expect.objectContaining({ code: 'E_USAGE' }),
+    );
+    expect(proxyFor(new URL('https://a/x'), { ALL_PROXY: 'socks5://p:1080', NO_PROXY: 'a' })).toBeUndefined();
   });
 });
 

@@ -95,6 +95,9 @@ describe.runIf(s3 !== undefined)('S3 remote through an HTTP proxy', () => {
 
       const dead = S3Remote.fromConfig(config, 2, { HTTP_PROXY: 'http://127.0.0.1:1' });
       await expect(dead.exists('ab/cdef')).rejects.toMatchObject({ code: 'E_NETWORK' });
+      const socks = S3Remote.fromConfig(config, 2, { ALL_PROXY: 'socks5://127.0.0.1:1080' });
+      const err = await socks.exists('ab/cdef').catch((e: unknown) => e);
+      expect(String((err as Error).message)).toContain('only http:// proxies');
     } finally {
       await proxy.close();
       await deleteBucket(server, bucket);
