@@ -242,7 +242,9 @@ describe.runIf(s3 !== undefined)(`validateCredentials against a real S3 server (
   it('passes with working credentials and leaves no probe object behind', async () => {
     const cfg = configIn();
     cfg.setupAwsProfile({ credentialPath: creds, profile: 'cpvtest', bucket, endpoint: server.endpoint });
-    expect((await cfg.validateCredentials()).s3).toMatchObject({ ok: true });
+    const report = await cfg.validateCredentials();
+    expect(report.s3).toMatchObject({ ok: true });
+    expect(report.s3.detail).not.toContain('proxy');
     expect(await listKeys(server, bucket)).toEqual([]);
   });
 
@@ -251,7 +253,9 @@ describe.runIf(s3 !== undefined)(`validateCredentials against a real S3 server (
     try {
       const cfg = configIn({ HTTP_PROXY: proxy.url });
       cfg.setupAwsProfile({ credentialPath: creds, profile: 'cpvtest', bucket, endpoint: server.endpoint });
-      expect((await cfg.validateCredentials()).s3).toMatchObject({ ok: true });
+      const report = await cfg.validateCredentials();
+      expect(report.s3).toMatchObject({ ok: true });
+      expect(report.s3.detail).toContain(`(through proxy ${new URL(proxy.url).host})`);
       expect(proxy.tunnels).toContain(new URL(server.endpoint).host);
       const dead = configIn({ HTTP_PROXY: 'http://127.0.0.1:1' });
       dead.setupAwsProfile({ credentialPath: creds, profile: 'cpvtest', bucket, endpoint: server.endpoint });

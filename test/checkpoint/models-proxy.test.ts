@@ -75,6 +75,7 @@ describe('checkpoints through an HTTPS proxy to a git host with a private CA', {
       const report = await machine().validateCredentials({ team: 'vision', model: 'resnet' });
       expect(report.git).toMatchObject({ ok: true });
       expect(report.git.detail).toContain('2 refs'); // main and v1.0
+      expect(report.git.detail).toContain(`(through proxy ${new URL(proxy.url).host})`);
       expect(proxy.tunnels.length).toBeGreaterThan(seen);
 
       // A machine without the CA is refused, with one clear error.

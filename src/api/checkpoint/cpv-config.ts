@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { CpvError } from '../../errors.js';
 import { writeFileAtomic } from '../../fsutil.js';
+import { proxyFor } from '../../proxy.js';
 import {
   type AwsSettings,
   type CpvConfigData,
@@ -21,7 +22,7 @@ import {
 } from './config-file.js';
 import { type EffectiveConfig, effectiveConfig, redactConfig } from './effective-config.js';
 import { probeGitHttps, probeSshKey } from './git-probe.js';
-import { probeBucket } from './s3-probe.js';
+import { DEFAULT_REGION, probeBucket } from './s3-probe.js';
 import { generateEd25519KeyPair } from './ssh-key.js';
 import {
   checkUrlTemplate,
@@ -270,6 +271,12 @@ function failed(err: unknown): ServiceCheck {
   return check;
 }
 
+/** ` (through proxy host:port)` when the environment sends requests to `url` through a proxy. */
+function throughProxy(url: string, env: NodeJS.ProcessEnv): string {
+  const proxy = proxyFor(new URL(url), env);
+  return proxy === undefined ? '' : ` (through proxy ${proxy.host})`; // the host only: never its credentials
+}
+
 async function checkS3(config: EffectiveConfig, env: NodeJS.ProcessEnv): Promise<ServiceCheck> {
   if (!config.aws.bucket) {
     const where = config.storageDir ? `local storage ${config.storageDir}` : 'local storage';
@@ -277,7 +284,11 @@ async function checkS3(config: EffectiveConfig, env: NodeJS.ProcessEnv): Promise
   }
   try {
     await probeBucket(config.aws, '', env);
-    return { ok: true, detail: `s3://${config.aws.bucket}: wrote and deleted a probe object` };
+    const endpoint = config.aws.endpoint ?? `https://s3.${config.aws.region ?? DEFAULT_REGION}.amazonaws.com`;
+    return {
+      ok: true,
+      detail: `s3://${config.aws.bucket}: wrote and deleted a probe object${throughProxy(endpoint, env)}`,
+    };
   } catch (err) {
     return failed(err);
   }
@@ -307,7 +318,7 @@ async function checkGit(
   try {
     const url = hasPlaceholders ? expandUrlTemplate(template, opts.team ?? '', opts.model ?? '') : template;
     const info = await probeGitHttps(url, git, env);
-    return { ok: true, detail: `${info.url}: authenticated, ${info.refs} refs` };
+    return { ok: true, detail: `${info.url}: authenticated, ${info.refs} refs${throughProxy(url, env)}` };
   } catch (err) {
     return failed(err);
   }
