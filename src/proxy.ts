@@ -133,21 +133,42 @@ export function proxyAgents(
     return undefined;
   };
 
+  /**
+   * A connection to `host:port`: `direct()` when no proxy is called for, else `through(proxy)`.
+   * A bad proxy setting fails the request with its clear error.
+   */
+  const connect = (
+    protocol: 'http:' | 'https:',
+    host: string,
+    port: number,
+    done: ConnectCallback | undefined,
+    direct: () => Duplex | null | undefined,
+    through: (proxy: URL) => Promise<Duplex>,
+  ): Duplex | null | undefined => {
+    let proxy: URL | undefined;
+    try {
+      proxy = via(protocol, host, port);
+    } catch (err) {
+      return later(Promise.reject(err), done);
+    }
+    return proxy === undefined ? direct() : later(through(proxy), done);
+  };
+
   class ProxyHttpsAgent extends https.Agent {
     override createConnection(opts: https.RequestOptions, done?: ConnectCallback): Duplex | null | undefined {
       const host = opts.host ?? 'localhost';
       const port = Number(opts.port ?? 443);
-      let proxy: URL | undefined;
-      try {
-        proxy = via('https:', host, port);
-      } catch (err) {
-        return later(Promise.reject(err), done); // a bad proxy setting fails the request, clearly
-      }
-      if (proxy === undefined) return super.createConnection(opts, done);
-      const open = tunnel(proxy, host, port, options.timeoutMs).then((socket) =>
-        secureOver(socket, host, opts as tls.ConnectionOptions),
+      return connect(
+        'https:',
+        host,
+        port,
+        done,
+        () => super.createConnection(opts, done),
+        (proxy) =>
+          tunnel(proxy, host, port, options.timeoutMs).then((socket) =>
+            secureOver(socket, host, opts as tls.ConnectionOptions),
+          ),
       );
-      return later(open, done);
     }
   }
 
@@ -158,14 +179,14 @@ export function proxyAgents(
     ): Duplex | null | undefined {
       const host = opts.host ?? 'localhost';
       const port = Number(opts.port ?? 80);
-      let proxy: URL | undefined;
-      try {
-        proxy = via('http:', host, port);
-      } catch (err) {
-        return later(Promise.reject(err), done);
-      }
-      if (proxy === undefined) return super.createConnection(opts, done);
-      return later(tunnel(proxy, host, port, options.timeoutMs), done);
+      return connect(
+        'http:',
+        host,
+        port,
+        done,
+        () => super.createConnection(opts, done),
+        (proxy) => tunnel(proxy, host, port, options.timeoutMs),
+      );
     }
   }
 

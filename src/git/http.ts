@@ -57,12 +57,21 @@ function withoutAuthorization(headers: Record<string, string>): Record<string, s
   return Object.fromEntries(Object.entries(headers).filter(([k]) => k.toLowerCase() !== 'authorization'));
 }
 
+/**
+ * The certificates to trust for a git host: the system's plus those in the file `GIT_SSL_CAINFO`
+ * names, as git reads it; undefined (the defaults) when it names none.
+ */
+export function trustedCas(env: NodeJS.ProcessEnv): string[] | undefined {
+  return env.GIT_SSL_CAINFO
+    ? [...tls.rootCertificates, fs.readFileSync(env.GIT_SSL_CAINFO, 'utf8')]
+    : undefined;
+}
+
 /** Builds an isomorphic-git HTTP client. */
 export function makeHttpClient(options: HttpClientOptions = {}): GitHttpClient {
   const env = options.env ?? process.env;
   const timeoutMs = options.timeoutMs ?? 60_000;
-  let ca = options.ca;
-  if (ca === undefined && env.GIT_SSL_CAINFO) ca = fs.readFileSync(env.GIT_SSL_CAINFO, 'utf8');
+  const ca = options.ca !== undefined ? [...tls.rootCertificates, options.ca] : trustedCas(env);
 
   async function once(target: URL, method: string, headers: Record<string, string>, body?: Buffer) {
     const proxy = proxyFor(target, env);
@@ -70,7 +79,7 @@ export function makeHttpClient(options: HttpClientOptions = {}): GitHttpClient {
     if (body) reqHeaders['content-length'] = String(body.length);
     const secure = target.protocol === 'https:';
     const base: https.RequestOptions = { method, headers: reqHeaders, timeout: timeoutMs };
-    if (ca) base.ca = [...tls.rootCertificates, ca];
+    if (ca) base.ca = ca;
     let req: http.ClientRequest;
     if (proxy && secure) {
       const socket = await tunnel(proxy, target.hostname, Number(target.port || 443), timeoutMs);

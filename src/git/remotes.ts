@@ -119,6 +119,21 @@ function openSession(rawUrl: string, options: RemoteOptions): Session {
   };
 }
 
+/**
+ * Runs `fn`, one conversation over `session`: what it throws becomes a CpvError naming `action`
+ * (CpvErrors pass as they are), and the session is closed however it ends.
+ */
+async function converse<T>(session: Session, action: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof CpvError) throw err;
+    throw session.fail(err, action);
+  } finally {
+    session.close();
+  }
+}
+
 // ---------------------------------------------------------------------------------- clone
 
 export interface CloneOptions extends RemoteOptions {
@@ -206,14 +221,7 @@ async function setRemoteUrl(dir: string, remote: string, url: string): Promise<v
  */
 export async function lsRemote(url: string, options: RemoteOptions = {}): Promise<Map<string, string>> {
   const session = openSession(url, options);
-  try {
-    return await serverRefs(session, false);
-  } catch (err) {
-    if (err instanceof CpvError) throw err;
-    throw session.fail(err, `list the refs of ${session.url}`);
-  } finally {
-    session.close();
-  }
+  return converse(session, `list the refs of ${session.url}`, () => serverRefs(session, false));
 }
 
 /** The URL configured for `remote` (its pushurl when pushing). */
@@ -311,13 +319,12 @@ export async function fetch(
   const git = await loadGit();
   const tagsBefore = new Set(await tagNames(ctx));
   const action = `fetch from ${remote} (${session.url})`;
-  let pruned: string[] = [];
-  try {
+  const pruned = await converse(session, action, async () => {
     const advertised = await serverRefs(session, false);
     // Pruned here, not by isomorphic-git: its pruning lists the ref directories, and would take
     // the lock files held in them for refs.
-    pruned = await refsToPrune(ctx, remote, advertised, tagsBefore, options);
-    await lockFetchedRefs(lock, remote, advertised, tagsBefore, pruned, options);
+    const gone = await refsToPrune(ctx, remote, advertised, tagsBefore, options);
+    await lockFetchedRefs(lock, remote, advertised, tagsBefore, gone, options);
     await git.fetch({
       fs: ctx.fs,
       http: session.http,
@@ -330,13 +337,9 @@ export async function fetch(
       cache: ctx.cache,
       ...session.callbacks,
     });
-    for (const ref of pruned) await git.deleteRef({ fs: ctx.fs, gitdir: ctx.gitdir, ref });
-  } catch (err) {
-    if (err instanceof CpvError) throw err;
-    throw session.fail(err, action);
-  } finally {
-    session.close();
-  }
+    for (const ref of gone) await git.deleteRef({ fs: ctx.fs, gitdir: ctx.gitdir, ref });
+    return gone;
+  });
   const branches: Record<string, string> = {};
   for (const ref of await remoteBranchNames(ctx, remote)) {
     branches[ref] = await git.resolveRef({
@@ -453,7 +456,7 @@ export async function push(
   }
   const result: PushResult = { pushed: [], upToDate: [] };
   const rejected: string[] = [];
-  try {
+  await converse(session, action, async () => {
     const remoteRefs = await serverRefs(session, true);
     if (branch) await lock.lockGitFile(`refs/remotes/${remote}/${branch}`);
     for (const ref of refs) {
@@ -481,12 +484,7 @@ export async function push(
       });
       result.pushed.push(ref);
     }
-  } catch (err) {
-    if (err instanceof CpvError) throw err;
-    throw session.fail(err, action);
-  } finally {
-    session.close();
-  }
+  });
   if (rejected.length > 0) {
     throw new CpvError(
       'E_PUSH_REJECTED',
@@ -520,10 +518,9 @@ export async function deleteRemoteRef(
   const remote = options.remote ?? 'origin';
   const session = openSession(await remoteUrl(ctx, remote, true), options);
   const action = `delete ${ref} on ${remote} (${session.url})`;
-  let result: Awaited<ReturnType<typeof git.push>>;
-  try {
+  const result = await converse(session, action, async () => {
     if (ref.startsWith('refs/heads/')) await lock.lockGitFile(`refs/remotes/${remote}/${ref.slice(11)}`);
-    result = await git.push({
+    return git.push({
       fs: ctx.fs,
       http: session.http,
       gitdir: ctx.gitdir,
@@ -536,12 +533,7 @@ export async function deleteRemoteRef(
       cache: ctx.cache,
       ...session.callbacks,
     });
-  } catch (err) {
-    if (err instanceof CpvError) throw err;
-    throw session.fail(err, action);
-  } finally {
-    session.close();
-  }
+  });
   const failure = Object.values(result.refs ?? {}).find((r) => !r.ok)?.error;
   if (!result.ok || failure !== undefined) {
     throw new CpvError('E_PUSH_REJECTED', `${action}: refused (${failure ?? 'rejected'})`, {

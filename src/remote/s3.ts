@@ -827,6 +827,7 @@ export function clientConfig(
   if (sslVerify !== undefined && sslVerify.toLowerCase() === 'false') agentOptions.rejectUnauthorized = false;
   else if (sslVerify !== undefined && sslVerify.toLowerCase() !== 'true')
     agentOptions.ca = fs.readFileSync(sslVerify);
+  const connectMs = secondsOption(config, 'connect_timeout') * 1000;
   const cfg: S3ClientConfig = {
     region: o.get('region') ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
     // Without a region of its own the client follows the bucket's (DVC detects it the same way).
@@ -838,12 +839,12 @@ export function clientConfig(
     maxAttempts: 5,
     retryMode: 'standard',
     requestHandler: {
-      connectionTimeout: secondsOption(config, 'connect_timeout') * 1000,
+      connectionTimeout: connectMs,
       // read_timeout is how long the socket may stay silent, as in DVC. Not the handler's
       // requestTimeout: that bounds a whole request and, past it, only logs a warning — a stalled
       // server then hung a transfer forever (found by the reliability suite's fault proxy).
       socketTimeout: secondsOption(config, 'read_timeout') * 1000,
-      ...connectionAgents(agentOptions, secondsOption(config, 'connect_timeout') * 1000, env),
+      ...connectionAgents(agentOptions, connectMs, env),
     },
   };
   if (endpoint !== undefined) {

@@ -5,13 +5,12 @@
  * configured (Bitbucket-compatible servers, tests). New repositories are private and, when a
  * project key is configured, go into that project (e.g. the team's `AI-<Team>-model-checkpoints`).
  */
-import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import * as tls from 'node:tls';
 import { CpvError } from '../../errors.js';
 import type { GitCredentials } from '../../git/auth.js';
 import { redact } from '../../git/auth.js';
+import { trustedCas } from '../../git/http.js';
 import { proxyAgents, proxyConfigured } from '../../proxy.js';
 
 export const BITBUCKET_API = 'https://api.bitbucket.org/2.0';
@@ -71,9 +70,7 @@ function send(
   body: string | undefined,
   env: NodeJS.ProcessEnv,
 ): Promise<ApiResponse> {
-  const ca = env.GIT_SSL_CAINFO
-    ? [...tls.rootCertificates, fs.readFileSync(env.GIT_SSL_CAINFO, 'utf8')]
-    : undefined;
+  const ca = trustedCas(env);
   const agents = proxyConfigured(env)
     ? proxyAgents(env, { http: {}, https: ca ? { ca } : {}, timeoutMs: API_TIMEOUT_MS })
     : undefined;

@@ -57,7 +57,7 @@ function readDocument(file: string): ConfigDocument {
 }
 
 /** `.dvc/config` of the repo at `repoDir` with the data remote set as the default remote. */
-export function sharedConfigText(repoDir: string, remote: DataRemote): string {
+function sharedConfigText(repoDir: string, remote: DataRemote): string {
   const doc = readDocument(path.join(repoDir, '.dvc', 'config'));
   doc.set('core', 'remote', DATA_REMOTE_NAME);
   applyOptions(doc, REMOTE_SECTION, locationOptions(remote));
@@ -68,7 +68,7 @@ export function sharedConfigText(repoDir: string, remote: DataRemote): string {
  * `.dvc/config.local` of the repo at `repoDir` (never committed) with this machine's view of the
  * data remote, or undefined when the file would hold nothing at all.
  */
-export function localConfigText(repoDir: string, remote: DataRemote): string | undefined {
+function localConfigText(repoDir: string, remote: DataRemote): string | undefined {
   const doc = readDocument(path.join(repoDir, '.dvc', 'config.local'));
   applyOptions(doc, REMOTE_SECTION, [...locationOptions(remote), ...machineOptions(remote)]);
   const text = doc.toString();

@@ -11,7 +11,7 @@ import { addTargets } from '../add.js';
 import { initRepo } from '../init.js';
 import { bitbucketTarget, ensureBitbucketRepo } from './bitbucket.js';
 import { pushData } from './data-sync.js';
-import { writeDataRemote, writeLocalDataRemote } from './dvc-remote.js';
+import { writeDataRemote } from './dvc-remote.js';
 import { DATA_DIR, DATA_POINTER, modelRepoTemplates } from './layout.js';
 import type { CallOptions, ModelRepo } from './model-repo.js';
 import { type CheckpointPlan, PlanBuilder } from './plan.js';
@@ -32,11 +32,6 @@ export interface InitModelResult {
   data: { md5: string; size: number; nfiles: number | undefined };
   pushed: { objects: number; git: boolean };
   plan: CheckpointPlan;
-}
-
-/** This machine's DVC settings for the data remote (`.dvc/config.local`), rewritten only when they changed. */
-export function writeLocalRemoteConfig(repo: ModelRepo): void {
-  writeLocalDataRemote(repo.dir, repo.dataRemote());
 }
 
 function planInit(repo: ModelRepo, opts: InitModelOptions): CheckpointPlan {

@@ -18,8 +18,8 @@ import { writeFileAtomic } from '../../fsutil.js';
 import { addTargets } from '../add.js';
 import { withCheckpointLock } from './checkpoint-lock.js';
 import { pushData, type TransferHooks } from './data-sync.js';
+import { writeLocalDataRemote } from './dvc-remote.js';
 import { checkDestination, type ExportedFile, exportCommit } from './export.js';
-import { writeLocalRemoteConfig } from './init.js';
 import { METRICS_FILE } from './layout.js';
 import { type Metrics, type MetricsEntry, metricsLine, parseMetricsLog } from './metrics.js';
 import type { CallOptions, ModelRepo } from './model-repo.js';
@@ -452,7 +452,7 @@ export async function listSeries(repo: ModelRepo, spec: SeriesSpec): Promise<str
 /** Makes sure the model repo exists here, cloning it from the git host on a fresh machine. */
 export async function ensureLocalRepo(repo: ModelRepo, dryRun = false): Promise<void> {
   if (repo.exists()) {
-    writeLocalRemoteConfig(repo);
+    writeLocalDataRemote(repo.dir, repo.dataRemote());
     return;
   }
   const url = repo.gitUrl();
@@ -463,7 +463,7 @@ export async function ensureLocalRepo(repo: ModelRepo, dryRun = false): Promise<
     });
   }
   await repo.git.clone(url!, repo.remoteAccess());
-  writeLocalRemoteConfig(repo);
+  writeLocalDataRemote(repo.dir, repo.dataRemote());
 }
 
 export async function downloadSeries(
