@@ -433,8 +433,7 @@ export async function push(
 ): Promise<PushResult> {
   const git = await loadGit();
   const remote = options.remote ?? 'origin';
-  const session = openSession(await remoteUrl(ctx, remote, true), options);
-  const action = `push to ${remote} (${session.url})`;
+  const url = await remoteUrl(ctx, remote, true);
   const branch =
     options.branch === false
       ? undefined
@@ -456,6 +455,9 @@ export async function push(
   }
   const result: PushResult = { pushed: [], upToDate: [] };
   const rejected: string[] = [];
+  // Opened once the refs are known to exist here: a refusal before this needs no connection.
+  const session = openSession(url, options);
+  const action = `push to ${remote} (${session.url})`;
   await converse(session, action, async () => {
     const remoteRefs = await serverRefs(session, true);
     if (branch) await lock.lockGitFile(`refs/remotes/${remote}/${branch}`);
