@@ -11,6 +11,9 @@
  *   (legacy, rare) and Nodes without MD5 in node:crypto keep the main-thread path.
  * - **Upload payload hashes** (`sha256OffThread`): SigV4 signs a request body by its SHA-256;
  *   the S3 client asks the worker for it (see s3.ts) instead of hashing on the main thread.
+ * - **Upload parts** (`readPartOffThread`): the worker reads one part of a file into a buffer the
+ *   caller lends it and hashes it on the way (SHA-256 for the signature, MD5 when asked), then
+ *   hands the buffer back. The main thread only sends it: no copy, no per-part allocation.
  *
  * The worker starts on first use and is held referenced only while a job is open, so it never
  * keeps the process alive.
@@ -44,6 +47,26 @@ parentPort.on('message', (msg) => {
   if (msg.op === 'sha256') {
     const sha256 = crypto.createHash('sha256').update(msg.bytes).digest('hex');
     parentPort.postMessage({ id: msg.id, sha256, bytes: msg.bytes }, [msg.bytes.buffer]); // memory back, see below
+    return;
+  }
+  if (msg.op === 'part') {
+    const bytes = new Uint8Array(msg.buffer, 0, msg.length);
+    let fd;
+    try {
+      fd = fs.openSync(msg.path, 'r');
+      for (let off = 0; off < msg.length; ) {
+        const n = fs.readSync(fd, bytes, off, msg.length - off, msg.offset + off);
+        if (n === 0) throw Object.assign(new Error('the file is shorter than it was: ' + msg.path), { code: 'ESHORT' });
+        off += n;
+      }
+      const sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
+      const md5 = msg.md5 ? crypto.createHash('md5').update(bytes).digest('hex') : undefined;
+      parentPort.postMessage({ id: msg.id, part: { sha256, md5 }, buffer: msg.buffer }, [msg.buffer]);
+    } catch (err) {
+      parentPort.postMessage({ id: msg.id, error: { code: err.code, message: err.message }, buffer: msg.buffer }, [msg.buffer]);
+    } finally {
+      if (fd !== undefined) fs.closeSync(fd);
+    }
     return;
   }
   if (msg.op === 'open') {
@@ -87,9 +110,10 @@ parentPort.on('message', (msg) => {
 
 type Reply =
   | { id: number; sha256: string }
+  | { id: number; part: { sha256: string; md5?: string }; buffer: ArrayBuffer }
   | { id: number; written: number }
   | { id: number; md5: string; size: number }
-  | { id: number; error: { code?: string; message: string } };
+  | { id: number; error: { code?: string; message: string }; buffer?: ArrayBuffer };
 
 interface JobHandlers {
   onReply(reply: Reply): void;
@@ -120,6 +144,25 @@ class OffThreadWorker {
       });
       const copy = new Uint8Array(bytes); // one copy, moved to the worker
       this.worker?.postMessage({ op: 'sha256', id, bytes: copy }, [copy.buffer]);
+    });
+  }
+
+  /** Reads `length` bytes at `offset` of a file into `buffer` (lent to the worker) and hashes them. */
+  readPart(request: PartRequest): Promise<PartRead> {
+    return new Promise((resolve, reject) => {
+      const id = this.register({
+        onReply: (reply) => {
+          this.release(id);
+          if ('part' in reply) resolve({ ...reply.part, buffer: reply.buffer });
+          else if ('error' in reply) {
+            const err = Object.assign(new Error(reply.error.message), { code: reply.error.code });
+            reject(Object.assign(err, { buffer: reply.buffer }));
+          }
+        },
+        onWorkerError: reject,
+      });
+      const { buffer, ...rest } = request;
+      this.worker?.postMessage({ op: 'part', id, buffer, ...rest }, [buffer]);
     });
   }
 
@@ -180,6 +223,31 @@ function sharedWorker(): OffThreadWorker {
 /** SHA-256 (hex) of `bytes`, computed by the shared worker. */
 export function sha256OffThread(bytes: Uint8Array): Promise<string> {
   return sharedWorker().sha256(bytes);
+}
+
+export interface PartRequest {
+  path: string;
+  offset: number;
+  length: number;
+  /** Lent to the worker (it is detached here until the answer brings it back). */
+  buffer: ArrayBuffer;
+  /** Also compute the part's MD5 (what S3 reports as a part's ETag). */
+  md5: boolean;
+}
+
+export interface PartRead {
+  /** The lent buffer, back, its first `length` bytes filled. */
+  buffer: ArrayBuffer;
+  sha256: string;
+  md5?: string | undefined;
+}
+
+/**
+ * One part of a file, read and hashed by the shared worker. A failed read rejects with an error
+ * that carries the lent buffer back as its `buffer` property.
+ */
+export function readPartOffThread(request: PartRequest): Promise<PartRead> {
+  return sharedWorker().readPart(request);
 }
 
 /** Whether large downloads of `hashName` objects can be hashed off the main thread here. */

@@ -8,7 +8,7 @@
  * - `endpointurl` selects a custom server and path-style addressing; checksums are computed and
  *   validated only when an operation requires them, which every S3-compatible server accepts.
  * - Objects up to one part are sent with one PutObject from memory (so the SDK can retry them);
- *   bigger ones go through lib-storage multipart uploads with parts of max(5 MiB, size / 10,000)
+ *   bigger ones go up as multipart uploads (s3-parts.ts) with parts of max(5 MiB, size / 10,000)
  *   (5 TiB objects fit in S3's 10,000 parts), `jobs` parts in flight, one large object at a time:
  *   memory stays near `jobs × part size` whatever the file sizes.
  * - A failed or cancelled multipart upload is aborted. One left behind by a killed process is
@@ -19,7 +19,6 @@
  * - The bucket is looked up once before first use, so bad credentials, a missing bucket or a wrong
  *   endpoint each end as one clear error instead of one per object.
  */
-import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import type * as http from 'node:http';
@@ -29,6 +28,7 @@ import { Readable, Transform } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   type GetObjectCommandOutput,
@@ -46,7 +46,6 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
-import { Upload } from '@aws-sdk/lib-storage';
 import pLimit from 'p-limit';
 import { CpvError, errnoCode } from '../errors.js';
 import { proxyAgents, proxyConfigured } from '../proxy.js';
@@ -54,6 +53,7 @@ import type { RemoteConfig } from './index.js';
 import { sha256OffThread } from './off-thread.js';
 import type { Remote, TransferCallOptions } from './remote.js';
 import { abortedError, withRetry } from './retry.js';
+import { bareEtag, type CompletedPart, knownPayloadHash, type PartToSend, sendParts } from './s3-parts.js';
 
 const MiB = 1024 * 1024;
 /** S3's smallest part (all but the last) and its largest part count. */
@@ -392,8 +392,8 @@ export class S3Remote implements Remote {
   /**
    * A multipart upload. One left behind for this very key (a killed push) is resumed: its parts
    * that match our bytes are kept, the rest uploaded, and it is completed. Keys are content
-   * addresses, so any upload of the key carries the same bytes. Otherwise lib-storage uploads
-   * afresh. Either way no other upload of the key is left behind once the object exists.
+   * addresses, so any upload of the key carries the same bytes. Otherwise a fresh upload starts.
+   * Either way no other upload of the key is left behind once the object exists.
    */
   private async putLarge(
     key: string,
@@ -467,57 +467,20 @@ export class S3Remote implements Remote {
       marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
     } while (marker !== undefined);
 
-    const count = Math.ceil(size / partSize);
-    const parts: Array<{ PartNumber: number; ETag: string }> = [];
-    const limit = pLimit(Math.max(1, opts.jobs ?? this.jobs ?? 4));
-    const fh = await fs.promises.open(srcPath, 'r');
-    try {
-      await Promise.all(
-        Array.from({ length: count }, (_, i) =>
-          limit(async () => {
-            const number = i + 1;
-            const start = i * partSize;
-            const bytes = Buffer.allocUnsafe(Math.min(partSize, size - start));
-            const { bytesRead } = await fh.read(bytes, 0, bytes.length, start);
-            if (bytesRead !== bytes.length) throw new Error(`short read of ${srcPath}`);
-            const md5 = createHash('md5').update(bytes).digest('hex');
-            const old = have.get(number);
-            let etag = md5;
-            if (old === undefined || old.size !== bytes.length || old.etag !== md5) {
-              const res = await this.clientFor(opts.signal).send(
-                new UploadPartCommand({
-                  Bucket: this.bucket,
-                  Key: fullKey,
-                  UploadId: uploadId,
-                  PartNumber: number,
-                  Body: bytes,
-                  ContentLength: bytes.length,
-                  ...this.params.read, // SSE-C parameters, when set, go with every part
-                }),
-                this.optionsFor(opts.signal),
-              );
-              etag = res.ETag?.replace(/"/g, '') ?? md5;
-            }
-            parts.push({ PartNumber: number, ETag: `"${etag}"` });
-            opts.onBytes?.(bytes.length);
-          }),
-        ),
-      );
-    } finally {
-      await fh.close();
-    }
-    parts.sort((x, y) => x.PartNumber - y.PartNumber);
-    await this.clientFor(opts.signal).send(
-      new CompleteMultipartUploadCommand({
-        Bucket: this.bucket,
-        Key: fullKey,
-        UploadId: uploadId,
-        MultipartUpload: { Parts: parts },
-      }),
-      this.optionsFor(opts.signal),
-    );
+    const parts = await sendParts({
+      srcPath,
+      size,
+      partSize,
+      jobs: this.jobsFor(opts),
+      signal: opts.signal,
+      held: have,
+      send: (part) => this.sendPart(fullKey, uploadId, part, opts.signal),
+      onBytes: opts.onBytes,
+    });
+    await this.completeUpload(fullKey, uploadId, parts, opts.signal);
   }
 
+  /** A new multipart upload of `srcPath`; aborted (no parts left to bill) if anything fails. */
   private async freshUpload(
     fullKey: string,
     srcPath: string,
@@ -525,40 +488,69 @@ export class S3Remote implements Remote {
     partSize: number,
     opts: TransferCallOptions,
   ): Promise<void> {
-    const controller = new AbortController();
-    const onAbort = () => controller.abort();
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
-    const upload = new Upload({
-      client: this.client,
-      params: {
+    const created = await this.clientFor(opts.signal).send(
+      new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: fullKey, ...this.params.write }),
+      this.optionsFor(opts.signal),
+    );
+    const uploadId = created.UploadId;
+    if (uploadId === undefined) throw new Error('the server started a multipart upload without an id');
+    try {
+      const parts = await sendParts({
+        srcPath,
+        size,
+        partSize,
+        jobs: this.jobsFor(opts),
+        signal: opts.signal,
+        send: (part) => this.sendPart(fullKey, uploadId, part, opts.signal),
+        onBytes: opts.onBytes,
+      });
+      await this.completeUpload(fullKey, uploadId, parts, opts.signal);
+    } catch (err) {
+      await this.abortUpload(fullKey, uploadId).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async sendPart(
+    fullKey: string,
+    uploadId: string,
+    part: PartToSend,
+    signal: AbortSignal | undefined,
+  ): Promise<string> {
+    const command = new UploadPartCommand({
+      Bucket: this.bucket,
+      Key: fullKey,
+      UploadId: uploadId,
+      PartNumber: part.number,
+      Body: part.body,
+      ContentLength: part.body.byteLength,
+      ...this.params.read, // SSE-C parameters, when set, go with every part
+    });
+    const res = await this.clientFor(signal).send(command, this.optionsFor(signal));
+    const etag = bareEtag(res.ETag);
+    if (etag === undefined) throw new Error(`the server gave part ${part.number} no ETag`);
+    return etag;
+  }
+
+  private async completeUpload(
+    fullKey: string,
+    uploadId: string,
+    parts: CompletedPart[],
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    await this.clientFor(signal).send(
+      new CompleteMultipartUploadCommand({
         Bucket: this.bucket,
         Key: fullKey,
-        Body: fs.createReadStream(srcPath, { highWaterMark: MiB }),
-        ContentLength: size,
-        ...this.params.write,
-      },
-      partSize,
-      queueSize: Math.max(1, opts.jobs ?? this.jobs ?? 4),
-      leavePartsOnError: false,
-      abortController: controller,
-    });
-    let sent = 0;
-    upload.on('httpUploadProgress', (p) => {
-      const loaded = p.loaded ?? sent;
-      if (loaded > sent) opts.onBytes?.(loaded - sent);
-      sent = Math.max(sent, loaded);
-    });
-    try {
-      await upload.done();
-    } catch (err) {
-      // lib-storage aborts the upload itself on part failures, but on cancellation its clean-up
-      // runs after done() has already rejected: abort here too so no parts are left to bill.
-      const uploadId = (upload as unknown as { uploadId?: string }).uploadId;
-      if (uploadId !== undefined) await this.abortUpload(fullKey, uploadId).catch(() => undefined);
-      throw err;
-    } finally {
-      opts.signal?.removeEventListener('abort', onAbort);
-    }
+        UploadId: uploadId,
+        MultipartUpload: { Parts: parts },
+      }),
+      this.optionsFor(signal),
+    );
+  }
+
+  private jobsFor(opts: TransferCallOptions): number {
+    return Math.max(1, opts.jobs ?? this.jobs ?? 4);
   }
 
   private async abortUpload(fullKey: string, uploadId: string): Promise<void> {
@@ -735,7 +727,7 @@ export function hashPayloadsOffThread(client: S3Client): void {
         body.byteLength >= OFF_THREAD_HASH_MIN &&
         !Object.keys(headers).some((h) => h.toLowerCase() === PAYLOAD_HASH_HEADER)
       ) {
-        headers[PAYLOAD_HASH_HEADER] = await sha256OffThread(body);
+        headers[PAYLOAD_HASH_HEADER] = knownPayloadHash(body) ?? (await sha256OffThread(body));
       }
       return next(args);
     },
