@@ -21,7 +21,7 @@
  */
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
-import type * as http from 'node:http';
+import * as http from 'node:http';
 import * as https from 'node:https';
 import * as path from 'node:path';
 import { Readable, Transform } from 'node:stream';
@@ -53,6 +53,7 @@ import type { RemoteConfig } from './index.js';
 import { sha256OffThread } from './off-thread.js';
 import type { Remote, TransferCallOptions } from './remote.js';
 import { abortedError, withRetry } from './retry.js';
+import { DirectGetter } from './s3-direct-get.js';
 import { bareEtag, type CompletedPart, knownPayloadHash, type PartToSend, sendParts } from './s3-parts.js';
 
 const MiB = 1024 * 1024;
@@ -121,6 +122,8 @@ export class S3Remote implements Remote {
   private bucketChecked: Promise<void> | undefined;
   private readonly settings: S3ClientConfig | undefined;
   private readonly signalClients = new WeakMap<AbortSignal, S3Client>();
+  /** Object reads without the SDK, for a custom endpoint (see s3-direct-get.ts). */
+  private direct: DirectGetter | undefined;
 
   constructor(opts: S3RemoteOptions) {
     this.name = opts.name;
@@ -132,6 +135,7 @@ export class S3Remote implements Remote {
     this.params = opts.params ?? { write: {}, read: {} };
     this.endpoint = opts.endpoint ?? 'AWS S3';
     this.timeouts = opts.timeouts ?? { connect: DEFAULT_TIMEOUT_S, read: DEFAULT_TIMEOUT_S };
+    this.direct = directGetter(this.client, this.settings, this.bucket, this.params, this.timeouts);
   }
 
   /** Builds the client from a remote's config (dvc-compat §5.4); proxies are read from `env`. */
@@ -303,6 +307,8 @@ export class S3Remote implements Remote {
         this.optionsFor(opts.signal),
       );
     try {
+      const direct = await this.directRange(key, start, end, opts.signal);
+      if (direct !== undefined) return direct;
       let res: GetObjectCommandOutput;
       try {
         res = await request(`bytes=${start}-${end}`);
@@ -321,6 +327,29 @@ export class S3Remote implements Remote {
         });
       }
       throw this.error(err, `cannot download '${key}'`, opts.signal);
+    }
+  }
+
+  /**
+   * The range through the direct path (s3-direct-get.ts) where it applies; `undefined` sends the
+   * request through the SDK instead: an answer other than 200/206 (the SDK then reports it), or a
+   * connection that failed, after which the SDK serves this remote alone. A silence past
+   * read_timeout is thrown as is: asking again through the SDK would double the wait.
+   */
+  private async directRange(
+    key: string,
+    start: number,
+    end: number,
+    signal: AbortSignal | undefined,
+  ): Promise<{ body: Readable; total: number | undefined } | undefined> {
+    const direct = this.direct;
+    if (direct === undefined) return undefined;
+    try {
+      return await direct.get(this.prefix + key, `bytes=${start}-${end}`, signal);
+    } catch (err) {
+      if (signal?.aborted || (err as Error)?.name === 'TimeoutError') throw err;
+      this.direct = undefined;
+      return undefined;
     }
   }
 
@@ -733,6 +762,42 @@ export function hashPayloadsOffThread(client: S3Client): void {
     },
     { step: 'build', name: 'cpvPayloadHashOffThread', override: true },
   );
+}
+
+/**
+ * The direct reader for a client made from a remote's settings, where it applies: a custom
+ * endpoint (path-style), signed requests (not anonymous), no SSE-C keys to send with reads.
+ */
+function directGetter(
+  client: S3Client,
+  settings: S3ClientConfig | undefined,
+  bucket: string,
+  params: ObjectParams,
+  timeouts: { connect: number; read: number },
+): DirectGetter | undefined {
+  const endpoint = settings?.endpoint;
+  const handler = settings?.requestHandler as
+    | { httpAgent?: http.Agent | http.AgentOptions; httpsAgent?: https.Agent }
+    | undefined;
+  if (typeof endpoint !== 'string' || settings?.signer !== undefined || Object.keys(params.read).length > 0) {
+    return undefined;
+  }
+  if (typeof settings?.region !== 'string') return undefined;
+  const httpAgent = handler?.httpAgent;
+  const agent = endpoint.startsWith('https:')
+    ? handler?.httpsAgent
+    : httpAgent instanceof http.Agent
+      ? httpAgent
+      : new http.Agent({ keepAlive: true, ...httpAgent });
+  return new DirectGetter({
+    endpoint,
+    bucket,
+    region: settings.region,
+    credentials: () => client.config.credentials(),
+    agent,
+    connectTimeoutMs: timeouts.connect * 1000,
+    readTimeoutMs: timeouts.read * 1000,
+  });
 }
 
 /** A request handler that sends through `inner`, every request cancelled by `signal`. */
