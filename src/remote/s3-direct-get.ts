@@ -55,10 +55,13 @@ export class DirectGetter {
     this.basePath = `${this.url.pathname.replace(/\/+$/, '')}/${encodeKey(opts.bucket)}/`;
   }
 
-  /** GET of `fullKey` with a Range header; `undefined` when the answer is not 200/206. */
+  /**
+   * GET of `fullKey`, of bytes `range` (`bytes=a-b`) or whole; `undefined` when the answer is not
+   * 200/206.
+   */
   async get(
     fullKey: string,
-    range: string,
+    range: string | undefined,
     signal: AbortSignal | undefined,
   ): Promise<DirectResponse | undefined> {
     const requestPath = this.basePath + encodeKey(fullKey);
@@ -75,15 +78,20 @@ export class DirectGetter {
   }
 
   /** The headers of a SigV4-signed GET (service `s3`) of `requestPath` at `now`. */
-  sign(requestPath: string, range: string, creds: Credentials, now: Date): Record<string, string> {
+  sign(
+    requestPath: string,
+    range: string | undefined,
+    creds: Credentials,
+    now: Date,
+  ): Record<string, string> {
     const amzDate = now.toISOString().replace(/[:-]|\.\d{3}/g, '');
     const date = amzDate.slice(0, 8);
     const headers: Record<string, string> = {
       host: this.url.host,
-      range,
       'x-amz-content-sha256': EMPTY_SHA256,
       'x-amz-date': amzDate,
     };
+    if (range !== undefined) headers.range = range;
     if (creds.sessionToken !== undefined) headers['x-amz-security-token'] = creds.sessionToken;
     const names = Object.keys(headers).sort();
     const canonical = [

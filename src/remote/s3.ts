@@ -344,8 +344,16 @@ export class S3Remote implements Remote {
   ): Promise<{ body: Readable; total: number | undefined } | undefined> {
     const direct = this.direct;
     if (direct === undefined) return undefined;
+    const fullKey = this.prefix + key;
     try {
-      return await direct.get(this.prefix + key, `bytes=${start}-${end}`, signal);
+      if (start > 0) return await direct.get(fullKey, `bytes=${start}-${end}`, signal);
+      // The first range is asked for whole: most objects are smaller than a range, and a ranged
+      // GET costs the server more (Ceph RGW: ~15 % of its CPU per small object). A bigger object
+      // is asked again for its first range, and the rest follows in ranges as usual.
+      const whole = await direct.get(fullKey, undefined, signal);
+      if (whole === undefined || whole.total === undefined || whole.total <= end + 1) return whole;
+      whole.body.destroy();
+      return await direct.get(fullKey, `bytes=${start}-${end}`, signal);
     } catch (err) {
       if (signal?.aborted || (err as Error)?.name === 'TimeoutError') throw err;
       this.direct = undefined;
