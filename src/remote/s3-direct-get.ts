@@ -2,15 +2,15 @@
  * Object reads from S3-compatible servers (an `endpointurl`, path-style addressing) sent straight
  * over node:http(s), signed here with SigV4, instead of through the AWS SDK.
  *
- * Why: pulling many small objects from a server on the same machine or LAN is bound by the
- * client's CPU, and the SDK spends about 1 ms of it per request (endpoint rules, middleware,
- * schema handling), more than the server spends answering. A signed GET is a few hashes and one
- * HTTP request.
+ * Why: pulling many small objects from a server on the same machine or LAN is bound by CPU, and
+ * the SDK spends about 1 ms of it per request (endpoint rules, middleware, schema handling), as
+ * much as the server needs to answer. A signed GET is a few hashes and one HTTP request.
  *
- * Only the happy path is done here: a 200 or 206 answer hands its body on. Any other answer
- * (missing object, denied, throttled, an empty object's 416) returns `undefined`, and the caller
- * repeats the request through the SDK, whose errors and retries stay the single source of truth.
- * Connection failures and silences are thrown as the SDK's would be, so they are reported alike.
+ * Only the happy path is done here: the whole object (200) or the range asked for (206). Any
+ * other answer (missing, denied, throttled, a range the server would not give) returns
+ * `undefined`, and the caller asks again through the SDK, whose errors and retries stay the
+ * reference. Timeouts are thrown shaped as the SDK's, so they are reported alike; what the caller
+ * does on other connection failures is in `S3Remote.directRange`.
  */
 import { createHash, createHmac } from 'node:crypto';
 import * as http from 'node:http';
@@ -56,8 +56,8 @@ export class DirectGetter {
   }
 
   /**
-   * GET of `fullKey`, of bytes `range` (`bytes=a-b`) or whole; `undefined` when the answer is not
-   * 200/206.
+   * GET of `fullKey`, of bytes `range` (`bytes=a-b`) or whole; `undefined` unless the answer is
+   * that range (206) or the whole object (200).
    */
   async get(
     fullKey: string,
@@ -67,7 +67,8 @@ export class DirectGetter {
     const requestPath = this.basePath + encodeKey(fullKey);
     const headers = this.sign(requestPath, range, await this.opts.credentials(), new Date());
     const res = await this.send(requestPath, headers, signal);
-    if (res.statusCode !== 200 && res.statusCode !== 206) {
+    // A ranged read must be answered with that range (206); a whole one with the object (200).
+    if (res.statusCode !== (range === undefined ? 200 : 206)) {
       res.resume(); // drain: the connection goes back to the pool
       return undefined;
     }

@@ -95,6 +95,22 @@ describe('DirectGetter signing', () => {
     if (sessionToken !== undefined) expect(ours['x-amz-security-token']).toBe(sessionToken);
   });
 
+  it('takes a 200 only for a whole read: a server that ignores Range is left to the SDK', async () => {
+    const server = http.createServer((_req, res) => res.end('the whole object'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const g = getter(`http://127.0.0.1:${port}`, 'b', creds);
+      const whole = await g.get('k', undefined, undefined);
+      expect(whole?.total).toBe('the whole object'.length);
+      whole?.body.resume();
+      expect(await g.get('k', 'bytes=4-8', undefined)).toBeUndefined();
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
   it('encodes keys per RFC 3986 with slashes kept', () => {
     expect(encodeKey("a b/c+d/e!'()*~-_.")).toBe('a%20b/c%2Bd/e%21%27%28%29%2A~-_.');
     expect(encodeKey('ü/%')).toBe('%C3%BC/%25');
