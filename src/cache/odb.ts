@@ -42,8 +42,18 @@ export function objectPath(root: string, oid: string): string {
   return path.join(root, oid.slice(0, 2), oid.slice(2));
 }
 
+/** This process's part of its temp names: random, so no two processes pick the same names. */
+const processToken = randomBytes(6).toString('hex');
+let tempCount = 0;
+
+/**
+ * A fresh temp file name (created with `wx`, so a clash would fail, never overwrite). A counter
+ * after a per-process random token: a small download asks for one per object, and random bytes
+ * per call cost more than the rest of naming it.
+ */
 export function tempName(): string {
-  return TEMP_PREFIX + randomBytes(8).toString('hex');
+  tempCount += 1;
+  return `${TEMP_PREFIX}${processToken}${tempCount.toString(16).padStart(6, '0')}`;
 }
 
 /** The md5 part of an oid (`.dir` manifests are named by the md5 of their bytes). */

@@ -37,6 +37,12 @@ export async function downloadToCache(
   const key = objectKey(oid, hashName);
   // Retry whole downloads on transient errors (a reset mid-stream cannot be resumed here).
   return withRetry(async () => {
+    const small = await remote.getSmall?.(key, IN_MEMORY_MAX, opts);
+    if (small !== undefined) {
+      verify(remote, oid, key, hashBytes(small, hashName, await defaultMd5Factory()));
+      await odb.storeVerified(small, oid, hashName);
+      return small.length;
+    }
     const body = await remote.get(key, opts);
     const chunks = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     const head = await readUpTo(chunks, IN_MEMORY_MAX).catch((err: unknown) => {

@@ -42,6 +42,12 @@ export interface Remote {
   put(key: string, srcPath: string, size: number, opts?: TransferCallOptions): Promise<void>;
   /** Opens the object under `key` for reading; a missing object is `E_REMOTE_NOT_FOUND`. */
   get(key: string, opts?: TransferCallOptions): Promise<Readable>;
+  /**
+   * Optional fast path for small objects: the whole object under `key` in memory when it has at
+   * most `maxBytes`; `undefined` when it is bigger or the backend leaves this case to `get`
+   * (which then also reports a missing object).
+   */
+  getSmall?(key: string, maxBytes: number, opts?: TransferCallOptions): Promise<Buffer | undefined>;
   /** Removes the object under `key`; removing a missing object is not an error. */
   delete(key: string, opts?: TransferCallOptions): Promise<void>;
 }

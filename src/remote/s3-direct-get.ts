@@ -177,8 +177,11 @@ export class DirectGetter {
   }
 }
 
+const UNRESERVED_PATH = /^[A-Za-z0-9\-._~/]*$/;
+
 /** A key as SigV4 wants it in the canonical URI (and as sent): RFC 3986, `/` kept. */
 export function encodeKey(key: string): string {
+  if (UNRESERVED_PATH.test(key)) return key; // object keys (files/md5/ab/cd…) need no escaping
   return key
     .split('/')
     .map((segment) =>

@@ -53,7 +53,7 @@ import type { RemoteConfig } from './index.js';
 import { sha256OffThread } from './off-thread.js';
 import type { Remote, TransferCallOptions } from './remote.js';
 import { abortedError, withRetry } from './retry.js';
-import { DirectGetter } from './s3-direct-get.js';
+import { DirectGetter, type DirectResponse } from './s3-direct-get.js';
 import { bareEtag, type CompletedPart, knownPayloadHash, type PartToSend, sendParts } from './s3-parts.js';
 
 const MiB = 1024 * 1024;
@@ -244,6 +244,29 @@ export class S3Remote implements Remote {
     return out;
   }
 
+  /**
+   * A small object in memory, read straight (s3-direct-get.ts) without the stream stages `get`
+   * puts around a body; `undefined` leaves the read to `get`: no direct path here, an object
+   * over `maxBytes`, or any answer but the object (`get` asks the SDK, which reports it).
+   */
+  async getSmall(key: string, maxBytes: number, opts: TransferCallOptions = {}): Promise<Buffer | undefined> {
+    if (this.direct === undefined) return undefined;
+    await this.checkBucket(opts.signal);
+    const res = await this.directRead(key, undefined, opts.signal);
+    if (res === undefined) return undefined;
+    if (res.total === undefined || res.total > maxBytes) {
+      res.body.destroy();
+      return undefined;
+    }
+    try {
+      const bytes = await collect(res.body, res.total);
+      opts.onBytes?.(bytes.length);
+      return bytes;
+    } catch (err) {
+      throw this.error(err, `cannot download '${key}'`, opts.signal);
+    }
+  }
+
   /** Streams the first range, then yields the later ones in order while the next are in flight. */
   private async *rangesAfterFirst(
     key: string,
@@ -330,30 +353,38 @@ export class S3Remote implements Remote {
     }
   }
 
-  /**
-   * The range through the direct path (s3-direct-get.ts) where it applies; `undefined` sends the
-   * request through the SDK instead: an answer other than 200/206 (the SDK then reports it), or a
-   * connection that failed, after which the SDK serves this remote alone. A silence past
-   * read_timeout is thrown as is: asking again through the SDK would double the wait.
-   */
+  /** The range through the direct path where it applies; `undefined` asks the SDK instead. */
   private async directRange(
     key: string,
     start: number,
     end: number,
     signal: AbortSignal | undefined,
   ): Promise<{ body: Readable; total: number | undefined } | undefined> {
+    if (start > 0) return this.directRead(key, `bytes=${start}-${end}`, signal);
+    // The first range is asked for whole: most objects are smaller than a range, and a ranged
+    // GET costs the server more (Ceph RGW: ~15 % of its CPU per small object). A bigger object
+    // is asked again for its first range, and the rest follows in ranges as usual.
+    const whole = await this.directRead(key, undefined, signal);
+    if (whole === undefined || whole.total === undefined || whole.total <= end + 1) return whole;
+    whole.body.destroy();
+    return this.directRead(key, `bytes=${start}-${end}`, signal);
+  }
+
+  /**
+   * One GET through the direct path (s3-direct-get.ts), if this remote has it. `undefined` hands
+   * the request to the SDK: an answer other than the object or range (the SDK then reports it),
+   * or a connection that failed, after which the SDK serves this remote alone. A silence past
+   * read_timeout is thrown as is: asking again through the SDK would double the wait.
+   */
+  private async directRead(
+    key: string,
+    range: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<DirectResponse | undefined> {
     const direct = this.direct;
     if (direct === undefined) return undefined;
-    const fullKey = this.prefix + key;
     try {
-      if (start > 0) return await direct.get(fullKey, `bytes=${start}-${end}`, signal);
-      // The first range is asked for whole: most objects are smaller than a range, and a ranged
-      // GET costs the server more (Ceph RGW: ~15 % of its CPU per small object). A bigger object
-      // is asked again for its first range, and the rest follows in ranges as usual.
-      const whole = await direct.get(fullKey, undefined, signal);
-      if (whole === undefined || whole.total === undefined || whole.total <= end + 1) return whole;
-      whole.body.destroy();
-      return await direct.get(fullKey, `bytes=${start}-${end}`, signal);
+      return await direct.get(this.prefix + key, range, signal);
     } catch (err) {
       if (signal?.aborted || (err as Error)?.name === 'TimeoutError') throw err;
       this.direct = undefined;
@@ -822,6 +853,23 @@ function boundToSignal(inner: S3Client['config']['requestHandler'], signal: Abor
     httpHandlerConfigs: () => extra.httpHandlerConfigs?.() ?? {},
     destroy: () => undefined, // the connections belong to the remote's own client
   };
+}
+
+/** A body of `length` bytes, whole; cut short, it fails as a reset (transient: retried). */
+function collect(body: Readable, length: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let got = 0;
+    body.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      got += chunk.length;
+    });
+    body.once('error', reject);
+    body.once('end', () => {
+      if (got === length) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, got));
+      else reject(Object.assign(new Error(`got ${got} of ${length} bytes`), { code: 'ECONNRESET' }));
+    });
+  });
 }
 
 function httpStatus(err: unknown): number | undefined {

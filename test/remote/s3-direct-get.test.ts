@@ -187,6 +187,16 @@ describe.runIf(server !== undefined)(`DirectGetter against ${server?.source}`, (
       expect(Buffer.concat(chunks).equals(bytes)).toBe(true);
       const reads = seen.filter((r) => r.path.includes('/r/files/'));
       expect(reads).toEqual([{ path: `/${bucket}/r/${key}`, sdk: false }]);
+      // The small-object path: the bytes in one direct request; too big for it is left to get.
+      expect((await remote.getSmall?.(key, bytes.length))?.equals(bytes)).toBe(true);
+      expect(await remote.getSmall?.(key, bytes.length - 1)).toBeUndefined();
+      expect(await remote.getSmall?.('files/md5/00/0000000000000000000000000000ff', 100)).toBeUndefined();
+      expect(seen.filter((r) => r.path.includes('/r/files/')).map((r) => r.sdk)).toEqual([
+        false,
+        false,
+        false,
+        false,
+      ]);
       seen.length = 0;
       const err = await remote.get('files/md5/00/0000000000000000000000000000ff').catch((e: unknown) => e);
       expect(err).toBeInstanceOf(CpvError);
