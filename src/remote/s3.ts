@@ -14,6 +14,9 @@
  * - A failed or cancelled multipart upload is aborted. One left behind by a killed process is
  *   resumed from its parts on the next push of the key (keys are content addresses, so its parts
  *   hold the same bytes; each is checked by MD5), and no other upload of a key outlives its object.
+ * - With `endpointurl`, object reads go straight over node:http(s), signed here
+ *   (s3-direct-get.ts): on a server nearby the SDK's per-request CPU was the bottleneck. Anything
+ *   but a clean answer is asked again through the SDK.
  * - Request-level retries (5xx, throttling, resets) use the SDK's standard jittered backoff;
  *   whole-object reads that break mid-stream are retried by the caller (`withRetry`).
  * - The bucket is looked up once before first use, so bad credentials, a missing bucket or a wrong
@@ -54,7 +57,7 @@ import { sha256OffThread } from './off-thread.js';
 import type { Remote, TransferCallOptions } from './remote.js';
 import { abortedError, withRetry } from './retry.js';
 import { DirectGetter, type DirectResponse } from './s3-direct-get.js';
-import { bareEtag, type CompletedPart, knownPayloadHash, type PartToSend, sendParts } from './s3-parts.js';
+import { bareEtag, knownPayloadHash, type PartToSend, type SendPartsOptions, sendParts } from './s3-parts.js';
 
 const MiB = 1024 * 1024;
 /** S3's smallest part (all but the last) and its largest part count. */
@@ -529,23 +532,13 @@ export class S3Remote implements Remote {
       );
       for (const part of page.Parts ?? []) {
         if (part.PartNumber !== undefined && part.ETag !== undefined) {
-          have.set(part.PartNumber, { etag: part.ETag.replace(/"/g, ''), size: part.Size ?? -1 });
+          have.set(part.PartNumber, { etag: bareEtag(part.ETag) ?? '', size: part.Size ?? -1 });
         }
       }
       marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
     } while (marker !== undefined);
 
-    const parts = await sendParts({
-      srcPath,
-      size,
-      partSize,
-      jobs: this.jobsFor(opts),
-      signal: opts.signal,
-      held: have,
-      send: (part) => this.sendPart(fullKey, uploadId, part, opts.signal),
-      onBytes: opts.onBytes,
-    });
-    await this.completeUpload(fullKey, uploadId, parts, opts.signal);
+    await this.fillUpload(fullKey, uploadId, { srcPath, size, partSize, held: have }, opts);
   }
 
   /** A new multipart upload of `srcPath`; aborted (no parts left to bill) if anything fails. */
@@ -563,16 +556,7 @@ export class S3Remote implements Remote {
     const uploadId = created.UploadId;
     if (uploadId === undefined) throw new Error('the server started a multipart upload without an id');
     try {
-      const parts = await sendParts({
-        srcPath,
-        size,
-        partSize,
-        jobs: this.jobsFor(opts),
-        signal: opts.signal,
-        send: (part) => this.sendPart(fullKey, uploadId, part, opts.signal),
-        onBytes: opts.onBytes,
-      });
-      await this.completeUpload(fullKey, uploadId, parts, opts.signal);
+      await this.fillUpload(fullKey, uploadId, { srcPath, size, partSize }, opts);
     } catch (err) {
       await this.abortUpload(fullKey, uploadId).catch(() => undefined);
       throw err;
@@ -600,25 +584,29 @@ export class S3Remote implements Remote {
     return etag;
   }
 
-  private async completeUpload(
+  /** Sends the parts of `file` the upload does not hold yet, then completes it. */
+  private async fillUpload(
     fullKey: string,
     uploadId: string,
-    parts: CompletedPart[],
-    signal: AbortSignal | undefined,
+    file: Pick<SendPartsOptions, 'srcPath' | 'size' | 'partSize' | 'held'>,
+    opts: TransferCallOptions,
   ): Promise<void> {
-    await this.clientFor(signal).send(
+    const parts = await sendParts({
+      ...file,
+      jobs: Math.max(1, opts.jobs ?? this.jobs ?? 4),
+      signal: opts.signal,
+      send: (part) => this.sendPart(fullKey, uploadId, part, opts.signal),
+      onBytes: opts.onBytes,
+    });
+    await this.clientFor(opts.signal).send(
       new CompleteMultipartUploadCommand({
         Bucket: this.bucket,
         Key: fullKey,
         UploadId: uploadId,
         MultipartUpload: { Parts: parts },
       }),
-      this.optionsFor(signal),
+      this.optionsFor(opts.signal),
     );
-  }
-
-  private jobsFor(opts: TransferCallOptions): number {
-    return Math.max(1, opts.jobs ?? this.jobs ?? 4);
   }
 
   private async abortUpload(fullKey: string, uploadId: string): Promise<void> {
