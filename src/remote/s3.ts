@@ -852,11 +852,14 @@ function collect(body: Readable, length: number): Promise<Buffer> {
       chunks.push(chunk);
       got += chunk.length;
     });
+    const cutShort = () => Object.assign(new Error(`got ${got} of ${length} bytes`), { code: 'ECONNRESET' });
     body.once('error', reject);
     body.once('end', () => {
       if (got === length) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, got));
-      else reject(Object.assign(new Error(`got ${got} of ${length} bytes`), { code: 'ECONNRESET' }));
+      else reject(cutShort());
     });
+    // Closed without an end or an error (destroyed quietly): settle rather than wait forever.
+    body.once('close', () => reject(cutShort()));
   });
 }
 
