@@ -36,13 +36,15 @@ export async function downloadToCache(
 ): Promise<number> {
   const key = objectKey(oid, hashName);
   // Retry whole downloads on transient errors (a reset mid-stream cannot be resumed here).
+  /** Checks bytes held in memory against the oid and stores them. */
+  const storeWhole = async (bytes: Buffer): Promise<number> => {
+    verify(remote, oid, key, hashBytes(bytes, hashName, await defaultMd5Factory()));
+    await odb.storeVerified(bytes, oid, hashName);
+    return bytes.length;
+  };
   return withRetry(async () => {
     const small = await remote.getSmall?.(key, IN_MEMORY_MAX, opts);
-    if (small !== undefined) {
-      verify(remote, oid, key, hashBytes(small, hashName, await defaultMd5Factory()));
-      await odb.storeVerified(small, oid, hashName);
-      return small.length;
-    }
+    if (small !== undefined) return storeWhole(small);
     const body = await remote.get(key, opts);
     const chunks = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     const head = await readUpTo(chunks, IN_MEMORY_MAX).catch((err: unknown) => {
@@ -50,12 +52,8 @@ export async function downloadToCache(
       throw err;
     });
     throwIfAborted(opts.signal);
-    if (head.ended) {
-      const bytes = head.chunks.length === 1 ? head.chunks[0]! : Buffer.concat(head.chunks);
-      verify(remote, oid, key, hashBytes(bytes, hashName, await defaultMd5Factory()));
-      await odb.storeVerified(bytes, oid, hashName);
-      return bytes.length;
-    }
+    if (head.ended)
+      return storeWhole(head.chunks.length === 1 ? head.chunks[0]! : Buffer.concat(head.chunks));
     return streamToCache(remote, odb, oid, hashName, key, body, prefixed(head.chunks, chunks), opts);
   }, opts);
 }

@@ -63,7 +63,7 @@ parentPort.on('message', (msg) => {
       const md5 = msg.md5 ? crypto.createHash('md5').update(bytes).digest('hex') : undefined;
       parentPort.postMessage({ id: msg.id, part: { sha256, md5 }, buffer: msg.buffer }, [msg.buffer]);
     } catch (err) {
-      parentPort.postMessage({ id: msg.id, error: { code: err.code, message: err.message }, buffer: msg.buffer }, [msg.buffer]);
+      parentPort.postMessage({ id: msg.id, error: { code: err.code, message: err.message } });
     } finally {
       if (fd !== undefined) fs.closeSync(fd);
     }
@@ -113,7 +113,7 @@ type Reply =
   | { id: number; part: { sha256: string; md5?: string }; buffer: ArrayBuffer }
   | { id: number; written: number }
   | { id: number; md5: string; size: number }
-  | { id: number; error: { code?: string; message: string }; buffer?: ArrayBuffer };
+  | { id: number; error: { code?: string; message: string } };
 
 interface JobHandlers {
   onReply(reply: Reply): void;
@@ -154,10 +154,8 @@ class OffThreadWorker {
         onReply: (reply) => {
           this.release(id);
           if ('part' in reply) resolve({ ...reply.part, buffer: reply.buffer });
-          else if ('error' in reply) {
-            const err = Object.assign(new Error(reply.error.message), { code: reply.error.code });
-            reject(Object.assign(err, { buffer: reply.buffer }));
-          }
+          else if ('error' in reply)
+            reject(Object.assign(new Error(reply.error.message), { code: reply.error.code }));
         },
         onWorkerError: reject,
       });
@@ -242,10 +240,7 @@ export interface PartRead {
   md5?: string | undefined;
 }
 
-/**
- * One part of a file, read and hashed by the shared worker. A failed read rejects with an error
- * that carries the lent buffer back as its `buffer` property.
- */
+/** One part of a file, read and hashed by the shared worker (a failed read keeps the buffer). */
 export function readPartOffThread(request: PartRequest): Promise<PartRead> {
   return sharedWorker().readPart(request);
 }

@@ -306,13 +306,7 @@ export class S3Remote implements Remote {
     opts: TransferCallOptions,
   ): Promise<Buffer> {
     const { body } = await this.getRange(key, start, end, opts);
-    const chunks: Buffer[] = [];
-    for await (const chunk of body) chunks.push(chunk as Buffer);
-    const bytes = Buffer.concat(chunks);
-    if (bytes.length !== end - start + 1) {
-      throw Object.assign(new Error(`short range read of '${key}'`), { code: 'ECONNRESET' });
-    }
-    return bytes;
+    return collect(body, end - start + 1);
   }
 
   /** GET of bytes `start..end`; `total` is the object's size (from Content-Range). */
