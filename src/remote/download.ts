@@ -26,7 +26,10 @@ import { abortedError, throwIfAborted, withRetry } from './retry.js';
  */
 const IN_MEMORY_MAX = 1 << 20;
 
-/** Downloads `oid` from `remote` into `odb`, verified. Returns the object's size. */
+/**
+ * Downloads `oid` from `remote` into `odb`, verified. Returns the object's size. Callers ask for
+ * objects they found missing from the cache (see ObjectStore.storeVerified's `foundMissing`).
+ */
 export async function downloadToCache(
   remote: Remote,
   odb: ObjectStore,
@@ -39,7 +42,7 @@ export async function downloadToCache(
   /** Checks bytes held in memory against the oid and stores them. */
   const storeWhole = async (bytes: Buffer): Promise<number> => {
     verify(remote, oid, key, hashBytes(bytes, hashName, await defaultMd5Factory()));
-    await odb.storeVerified(bytes, oid, hashName);
+    await odb.storeVerified(bytes, oid, hashName, true);
     return bytes.length;
   };
   return withRetry(async () => {

@@ -15,6 +15,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import * as http from 'node:http';
 import * as https from 'node:https';
+import { Http1Client } from './http1.js';
 
 export interface Credentials {
   accessKeyId: string;
@@ -49,10 +50,41 @@ export class DirectGetter {
   private readonly url: URL;
   private readonly basePath: string;
   private signingKey: { date: string; secret: string; key: Buffer } | undefined;
+  /** Whole small objects go through this lighter client (see http1.ts). */
+  private readonly http1: Http1Client;
 
   constructor(private readonly opts: DirectGetOptions) {
     this.url = new URL(opts.endpoint);
     this.basePath = `${this.url.pathname.replace(/\/+$/, '')}/${encodeKey(opts.bucket)}/`;
+    const secure = this.url.protocol === 'https:';
+    this.http1 = new Http1Client(opts.agent ?? (secure ? https.globalAgent : http.globalAgent), {
+      protocol: secure ? 'https:' : 'http:',
+      host: this.url.hostname.replace(/^\[|\]$/g, ''),
+      port: Number(this.url.port || (secure ? 443 : 80)),
+      connectTimeoutMs: opts.connectTimeoutMs,
+      readTimeoutMs: opts.readTimeoutMs,
+    });
+  }
+
+  /**
+   * The whole object `fullKey` if it is at most `maxBytes` long; `undefined` for any other answer
+   * (too big, missing, denied...), which the caller then asks for through `get` or the SDK. An
+   * error thrown after the answer began is a `BodyCutShort` (http1.ts).
+   */
+  async getWhole(
+    fullKey: string,
+    maxBytes: number,
+    signal: AbortSignal | undefined,
+  ): Promise<Buffer | undefined> {
+    const requestPath = this.basePath + encodeKey(fullKey);
+    const headers = this.sign(requestPath, undefined, await this.opts.credentials(), new Date());
+    const answer = await this.http1.getWhole(requestHead(requestPath, headers), maxBytes, signal);
+    return answer.body;
+  }
+
+  /** Closes kept connections of the small-object client. */
+  close(): void {
+    this.http1.close();
   }
 
   /**
@@ -175,6 +207,17 @@ export class DirectGetter {
       req.end();
     });
   }
+}
+
+/** The request line and headers of a GET, as sent. */
+function requestHead(requestPath: string, headers: Record<string, string>): string {
+  let head = `GET ${requestPath} HTTP/1.1\r\n`;
+  for (const [name, value] of Object.entries(headers)) {
+    // Values come from settings (keys, tokens): a line break would split the request.
+    if (/[\r\n]/.test(value)) throw new Error(`the ${name} header has a line break`);
+    head += `${name}: ${value}\r\n`;
+  }
+  return `${head}\r\n`;
 }
 
 const UNRESERVED_PATH = /^[A-Za-z0-9\-._~/]*$/;

@@ -15,7 +15,8 @@
  *   resumed from its parts on the next push of the key (keys are content addresses, so its parts
  *   hold the same bytes; each is checked by MD5), and no other upload of a key outlives its object.
  * - With `endpointurl`, object reads go straight over node:http(s), signed here
- *   (s3-direct-get.ts): on a server nearby the SDK's per-request CPU was the bottleneck. Anything
+ *   (s3-direct-get.ts): on a server nearby the SDK's per-request CPU was the bottleneck. Small
+ *   objects (fetch's `getSmall`) go over a lighter HTTP/1.1 client still (http1.ts). Anything
  *   but a clean answer is asked again through the SDK.
  * - Request-level retries (5xx, throttling, resets) use the SDK's standard jittered backoff;
  *   whole-object reads that break mid-stream are retried by the caller (`withRetry`).
@@ -52,6 +53,7 @@ import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import pLimit from 'p-limit';
 import { CpvError, errnoCode } from '../errors.js';
 import { proxyAgents, proxyConfigured } from '../proxy.js';
+import { BodyCutShort } from './http1.js';
 import type { RemoteConfig } from './index.js';
 import { sha256OffThread } from './off-thread.js';
 import type { Remote, TransferCallOptions } from './remote.js';
@@ -253,21 +255,20 @@ export class S3Remote implements Remote {
    * over `maxBytes`, or any answer but the object (`get` asks the SDK, which reports it).
    */
   async getSmall(key: string, maxBytes: number, opts: TransferCallOptions = {}): Promise<Buffer | undefined> {
-    if (this.direct === undefined) return undefined;
+    const direct = this.direct;
+    if (direct === undefined) return undefined;
     await this.checkBucket(opts.signal);
-    const res = await this.directRead(key, undefined, opts.signal);
-    if (res === undefined) return undefined;
-    if (res.total === undefined || res.total > maxBytes) {
-      res.body.destroy();
+    let bytes: Buffer | undefined;
+    try {
+      bytes = await direct.getWhole(this.prefix + key, maxBytes, opts.signal);
+    } catch (err) {
+      // Cut short mid-body: a transient failure, retried like any reset.
+      if (err instanceof BodyCutShort) throw this.error(err, `cannot download '${key}'`, opts.signal);
+      this.directFailed(err, opts.signal);
       return undefined;
     }
-    try {
-      const bytes = await collect(res.body, res.total);
-      opts.onBytes?.(bytes.length);
-      return bytes;
-    } catch (err) {
-      throw this.error(err, `cannot download '${key}'`, opts.signal);
-    }
+    if (bytes !== undefined) opts.onBytes?.(bytes.length);
+    return bytes;
   }
 
   /** Streams the first range, then yields the later ones in order while the next are in flight. */
@@ -383,10 +384,19 @@ export class S3Remote implements Remote {
     try {
       return await direct.get(this.prefix + key, range, signal);
     } catch (err) {
-      if (signal?.aborted || (err as Error)?.name === 'TimeoutError') throw err;
-      this.direct = undefined;
+      this.directFailed(err, signal);
       return undefined;
     }
+  }
+
+  /**
+   * A direct read failed before any answer. An abort or a timeout is thrown as is (asking again
+   * through the SDK would double the wait); any other failure hands this remote to the SDK.
+   */
+  private directFailed(err: unknown, signal: AbortSignal | undefined): void {
+    if (signal?.aborted || (err as Error)?.name === 'TimeoutError') throw err;
+    this.direct?.close();
+    this.direct = undefined;
   }
 
   async delete(key: string, opts: TransferCallOptions = {}): Promise<void> {
@@ -842,6 +852,7 @@ function collect(body: Readable, length: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let got = 0;
+    let ended = false;
     body.on('data', (chunk: Buffer) => {
       chunks.push(chunk);
       got += chunk.length;
@@ -849,11 +860,15 @@ function collect(body: Readable, length: number): Promise<Buffer> {
     const cutShort = () => Object.assign(new Error(`got ${got} of ${length} bytes`), { code: 'ECONNRESET' });
     body.once('error', reject);
     body.once('end', () => {
+      ended = true;
       if (got === length) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, got));
       else reject(cutShort());
     });
-    // Closed without an end or an error (destroyed quietly): settle rather than wait forever.
-    body.once('close', () => reject(cutShort()));
+    // Closed without an end or an error (destroyed quietly): settle rather than wait forever. After
+    // an end there is nothing to say (and an Error per object, with its stack, is not free).
+    body.once('close', () => {
+      if (!ended) reject(cutShort());
+    });
   });
 }
 

@@ -105,6 +105,11 @@ describe('DirectGetter signing', () => {
       expect(whole?.total).toBe('the whole object'.length);
       whole?.body.resume();
       expect(await g.get('k', 'bytes=4-8', undefined)).toBeUndefined();
+      expect((await g.getWhole('k', 100, undefined))?.toString()).toBe('the whole object');
+      // A setting with a line break cannot split the request into two.
+      const injected = getter(`http://127.0.0.1:${port}`, 'b', { ...creds, sessionToken: 't\r\nx-evil: 1' });
+      await expect(injected.getWhole('k', 100, undefined)).rejects.toThrow(/line break/);
+      g.close();
     } finally {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
@@ -145,9 +150,16 @@ describe.runIf(server !== undefined)(`DirectGetter against ${server?.source}`, (
       for await (const c of res!.body) chunks.push(c as Buffer);
       expect(Buffer.concat(chunks).equals(body(key).subarray(0, 10))).toBe(true);
     }
+    // Whole small objects (the lighter client of http1.ts), on one kept connection.
+    for (const key of keys) expect((await g.getWhole(key, 1 << 20, undefined))?.equals(body(key))).toBe(true);
+    expect(await g.getWhole(keys[0]!, body(keys[0]!).length - 1, undefined)).toBeUndefined();
     expect(await g.get('no/such/key', 'bytes=0-9', undefined)).toBeUndefined();
+    expect(await g.getWhole('no/such/key', 1 << 20, undefined)).toBeUndefined();
     const denied = getter(s3.endpoint, bucket, { accessKeyId: s3.accessKey, secretAccessKey: 'wrong' });
     expect(await denied.get(keys[0]!, 'bytes=0-9', undefined)).toBeUndefined();
+    expect(await denied.getWhole(keys[0]!, 1 << 20, undefined)).toBeUndefined();
+    g.close();
+    denied.close();
   });
 
   it('a remote with an endpoint reads through it; misses still end as the SDK reports them', async () => {
