@@ -949,6 +949,9 @@ export function clientConfig(
     responseChecksumValidation: 'WHEN_REQUIRED',
     // Middleware assembled once per command type, not per request (see S3Remote.clientFor).
     cacheMiddleware: true,
+    // The handler sends a body at once on our own agents (it waits for "100 Continue" only on
+    // agents it makes itself), so the header would only make the server answer twice per part.
+    expectContinueHeader: false,
     maxAttempts: 5,
     retryMode: 'standard',
     requestHandler: {
