@@ -43,6 +43,8 @@ export const SMALL_FILE_LIMIT = 8 << 20;
 export const IN_PROCESS_MAX_FILES = 64;
 export const IN_PROCESS_MAX_BYTES = 64 << 20;
 const MAX_BATCH = 256;
+/** Batches a worker holds at once: the one it runs and the next. */
+const BATCHES_PER_WORKER = 2;
 
 type Op = 'hash' | 'store' | 'copy';
 
@@ -105,9 +107,8 @@ function resolveHashWasm(): string | undefined {
 export class WorkerPool {
   readonly size: number;
   private readonly forceWasm: boolean;
-  private readonly workers = new Set<Worker>();
-  private readonly idle: Worker[] = [];
-  private readonly busy = new Map<Worker, Pending & { id: number }>();
+  /** Each live worker with the batches sent to it, oldest first (it runs them in order). */
+  private readonly sent = new Map<Worker, Array<Pending & { id: number }>>();
   private readonly queue: Pending[] = [];
   private nextId = 0;
   private closed = false;
@@ -119,7 +120,7 @@ export class WorkerPool {
 
   /** Live worker threads (0 until the first batch). */
   get threads(): number {
-    return this.workers.size;
+    return this.sent.size;
   }
 
   /**
@@ -208,11 +209,7 @@ export class WorkerPool {
    */
   warm(): void {
     if (this.closed) return;
-    while (this.workers.size < this.size) {
-      const worker = this.spawn();
-      worker.unref();
-      this.idle.push(worker);
-    }
+    while (this.sent.size < this.size) this.spawn().unref();
   }
 
   /** Terminates the workers; queued and running batches fail. */
@@ -220,11 +217,9 @@ export class WorkerPool {
     this.closed = true;
     const gone = new CpvError('E_IO', 'hash pool closed while work was pending');
     for (const p of this.queue.splice(0)) p.reject(gone);
-    for (const p of this.busy.values()) p.reject(gone);
-    this.busy.clear();
-    const all = [...this.workers];
-    this.workers.clear();
-    this.idle.length = 0;
+    for (const batches of this.sent.values()) for (const p of batches.splice(0)) p.reject(gone);
+    const all = [...this.sent.keys()];
+    this.sent.clear();
     await Promise.all(all.map((w) => w.terminate()));
   }
 
@@ -235,18 +230,31 @@ export class WorkerPool {
     });
   }
 
-  /** Hands queued batches to idle workers, starting workers up to `size`. */
+  /**
+   * Hands queued batches to workers: an idle one first, else a new one (up to `size`), else one
+   * with a single batch left. A worker holding its next batch starts it the moment it finishes
+   * the current one, instead of idling while its answer is handled and a new batch comes back.
+   */
   private pump(): void {
     while (this.queue.length > 0) {
-      const pending = this.queue[0]!;
-      const worker = this.idle.pop() ?? (this.workers.size < this.size ? this.spawn() : undefined);
+      const worker = this.workerWithRoom();
       if (worker === undefined) return;
-      this.queue.shift();
+      const pending = this.queue.shift()!;
       const id = this.nextId++;
-      this.busy.set(worker, { ...pending, id });
+      this.sent.get(worker)!.push({ ...pending, id });
       worker.ref(); // keep the process alive while a batch is out
       worker.postMessage({ id, ...pending.job });
     }
+  }
+
+  private workerWithRoom(): Worker | undefined {
+    let waiting: Worker | undefined;
+    for (const [worker, batches] of this.sent) {
+      if (batches.length === 0) return worker;
+      if (batches.length < BATCHES_PER_WORKER) waiting ??= worker;
+    }
+    if (this.sent.size < this.size) return this.spawn();
+    return waiting;
   }
 
   /** Rejects the queued (not yet started) batches of one run. */
@@ -267,7 +275,7 @@ export class WorkerPool {
         wasmPath: resolveHashWasm(),
       },
     });
-    this.workers.add(worker);
+    this.sent.set(worker, []);
     worker.on('message', (reply: Reply) => this.onReply(worker, reply));
     worker.on('error', (err) => this.onDeath(worker, err));
     worker.on('exit', (code) => this.onDeath(worker, new Error(`exited with code ${code}`)));
@@ -275,22 +283,20 @@ export class WorkerPool {
   }
 
   private onReply(worker: Worker, reply: Reply): void {
-    const pending = this.busy.get(worker);
-    this.busy.delete(worker);
-    this.idle.push(worker);
+    const batches = this.sent.get(worker);
+    const pending = batches?.[0]?.id === reply.id ? batches.shift() : undefined;
     this.pump();
     // An idle worker must not keep a finished CLI process alive.
-    if (!this.busy.has(worker)) worker.unref();
-    if (pending !== undefined && pending.id === reply.id) pending.resolve(reply);
+    if (batches?.length === 0) worker.unref();
+    pending?.resolve(reply);
   }
 
   private onDeath(worker: Worker, err: Error): void {
-    if (!this.workers.delete(worker)) return;
-    const i = this.idle.indexOf(worker);
-    if (i >= 0) this.idle.splice(i, 1);
-    const pending = this.busy.get(worker);
-    this.busy.delete(worker);
-    pending?.reject(new CpvError('E_IO', `a hashing worker failed: ${err.message}`, { cause: err }));
+    const batches = this.sent.get(worker);
+    if (batches === undefined) return;
+    this.sent.delete(worker);
+    const failure = new CpvError('E_IO', `a hashing worker failed: ${err.message}`, { cause: err });
+    for (const p of batches) p.reject(failure);
     this.pump(); // its queue share goes to a fresh worker
   }
 }
