@@ -6,8 +6,9 @@
 // Server: $S3_TEST_ENDPOINT (default http://127.0.0.1:7480, e.g. test/setup/start-ceph-rgw.sh),
 // keys $S3_TEST_ACCESS_KEY / $S3_TEST_SECRET_KEY (minioadmin). Sizes: CPV_BENCH_S3_BIG_MB (1024),
 // CPV_BENCH_S3_FILES (5000) of CPV_BENCH_S3_FILE_KB (16); CPV_BENCH_S3_JOBS (8). CPV_BENCH_S3_ROUNDS (1)
-// repeats every row that many times, tools interleaved, and reports each tool's median: on a
-// shared 2-core machine one sample of a row varies by ±30 %.
+// repeats every row that many times, tools interleaved (each round led by another tool), and
+// reports each tool's median and every round's time: on a shared 2-core machine one sample of a
+// row varies by ±30 %.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -303,6 +304,7 @@ async function main() {
   const data = makeData();
   await client.send(new CreateBucketCommand({ Bucket: bucket }));
   const results = {};
+  const samples = {};
   try {
     console.log(
       `S3 bench: ${endpoint}, bucket ${bucket}, ${jobs} parallel, ${rounds} round(s) (median shown)`,
@@ -319,10 +321,15 @@ async function main() {
         results[name] = {};
       } else results[name] = { error: `not installed (apt-get install ${name === 'aws' ? 'awscli' : name})` };
     }
-    const samples = {};
+    const toolList = Object.entries(tools);
     for (let round = 0; round < rounds; round++) {
+      // Each round starts its rows with another tool: the first to run after a heavy row meets a
+      // server still busy with it (compaction, garbage collection), and that should not always be
+      // the same tool.
+      const shift = round % toolList.length;
+      const order = [...toolList.slice(shift), ...toolList.slice(0, shift)];
       for (const row of ['upBig', 'downBig', 'upSmall', 'downSmall']) {
-        for (const [name, tool] of Object.entries(tools)) {
+        for (const [name, tool] of order) {
           if (results[name].error) continue;
           try {
             const key = `${name}.${row}`;
@@ -341,6 +348,15 @@ async function main() {
     await emptyBucket().catch((err) => console.error(`could not delete bucket ${bucket}: ${err.message}`));
   }
   printTable(results);
+  printRounds(samples);
+}
+
+/** Every round's time, so the spread behind each median is visible. */
+function printRounds(samples) {
+  console.log('rounds (seconds, in run order):');
+  for (const [key, times] of Object.entries(samples)) {
+    console.log(`  ${key.padEnd(18)} ${times.map((t) => t.toFixed(2)).join('  ')}`);
+  }
 }
 
 main().catch((err) => {
