@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CpvError } from '../errors.js';
 import { removeGitignoreEntry } from '../git/gitignore.js';
-import { isTrackedByGit, stageFiles } from '../git/scm.js';
+import { stageFiles, trackedByGit } from '../git/scm.js';
 import { type LockOptions, withRepoLock } from './lock.js';
 import { Repo } from './repo.js';
 import { loadStageFile, type StageFile } from './stages.js';
@@ -93,7 +93,11 @@ async function loadTarget(repo: Repo, target: string): Promise<StageFile> {
  * git never knew needs nothing), in one step under git's index lock.
  */
 async function stageRemoval(gitRoot: string, files: string[]): Promise<void> {
-  const toStage: string[] = [];
-  for (const f of files) if (fs.existsSync(f) || (await isTrackedByGit(gitRoot, f))) toStage.push(f);
-  await stageFiles(gitRoot, toStage);
+  const gone = files.filter((f) => !fs.existsSync(f));
+  const tracked = await trackedByGit(gitRoot, gone);
+  const neverKnown = new Set(gone.filter((_, i) => !tracked[i]));
+  await stageFiles(
+    gitRoot,
+    files.filter((f) => !neverKnown.has(f)),
+  );
 }

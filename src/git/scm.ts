@@ -35,11 +35,21 @@ export async function stageFiles(gitRoot: string, paths: string[]): Promise<void
 
 /** Whether git's index holds `relpath` itself or anything under it (a tracked directory). */
 export async function isTrackedByGit(gitRoot: string, target: string): Promise<boolean> {
-  if (!fs.existsSync(path.join(gitRoot, '.git', 'index'))) return false;
+  const [tracked] = await trackedByGit(gitRoot, [target]);
+  return tracked === true;
+}
+
+/** `isTrackedByGit` for each of `targets`, reading git's index once for all of them. */
+export async function trackedByGit(gitRoot: string, targets: readonly string[]): Promise<boolean[]> {
+  if (targets.length === 0 || !fs.existsSync(path.join(gitRoot, '.git', 'index'))) {
+    return targets.map(() => false);
+  }
   const git = await loadGit();
-  const rel = posix(path.relative(gitRoot, path.resolve(gitRoot, target)));
   const files = await git.listFiles({ fs, dir: gitRoot });
-  return files.some((f) => f === rel || f.startsWith(`${rel}/`));
+  return targets.map((target) => {
+    const rel = posix(path.relative(gitRoot, path.resolve(gitRoot, target)));
+    return files.some((f) => f === rel || f.startsWith(`${rel}/`));
+  });
 }
 
 /** Whether git's ignore rules (all .gitignore files and info/exclude) already ignore `target`. */

@@ -140,6 +140,24 @@ describe('cpv commit', () => {
 });
 
 describe('cpv remove', () => {
+  it('with core.autostage stages what git knew: removals of its .dvc files, never a file it never had', async () => {
+    const dir = await freshRepo({ 'model.bin': 'weights', 'x.bin': 'x' });
+    await addTargets(['x.bin'], { cwd: dir }); // x.bin.dvc never reaches git's index
+    fs.writeFileSync(path.join(dir, '.dvc/config'), '[core]\n    autostage = true\n');
+    await addTargets(['model.bin'], { cwd: dir });
+    expect(gitCli(dir, 'ls-files', '--', 'model.bin.dvc', 'x.bin.dvc').trim()).toBe('model.bin.dvc');
+    const result = await removeTargets(['model.bin.dvc', 'x.bin.dvc'], { cwd: dir });
+    expect(result.staged).toBe(true);
+    expect(gitCli(dir, 'ls-files', '--', 'model.bin.dvc', 'x.bin.dvc').trim()).toBe('');
+    // Both entries left the .gitignore (gone if nothing else was in it), and git's index holds
+    // it as it is now.
+    expect(exists(dir, '.gitignore') ? read(dir, '.gitignore') : '').not.toMatch(/model\.bin|x\.bin/);
+    expect(gitCli(dir, 'diff', '--name-only', '--', '.gitignore').trim()).toBe('');
+    expect(gitCli(dir, 'ls-files', '--', '.gitignore').trim()).toBe(
+      exists(dir, '.gitignore') ? '.gitignore' : '',
+    );
+  });
+
   it('deletes the .dvc file and the .gitignore entry, keeps the data and the cache', async () => {
     const dir = await tracked();
     const cache = snapshot(path.join(dir, '.dvc/cache'));
