@@ -240,7 +240,10 @@ export interface PartRead {
   md5?: string | undefined;
 }
 
-/** One part of a file, read and hashed by the shared worker (a failed read keeps the buffer). */
+/**
+ * One part of a file, read and hashed by the shared worker. The lent buffer comes back with the
+ * part; a failed read does not give it back (the caller stops using it).
+ */
 export function readPartOffThread(request: PartRequest): Promise<PartRead> {
   return sharedWorker().readPart(request);
 }
