@@ -14,15 +14,17 @@
  * - A failed or cancelled multipart upload is aborted. One left behind by a killed process is
  *   resumed from its parts on the next push of the key (keys are content addresses, so its parts
  *   hold the same bytes; each is checked by MD5), and no other upload of a key outlives its object.
- * - With `endpointurl`, object reads go straight over node:http(s), signed here
- *   (s3-direct-get.ts): on a server nearby the SDK's per-request CPU was the bottleneck. Small
- *   objects (fetch's `getSmall`) go over a lighter HTTP/1.1 client still (http1.ts). Anything
- *   but a clean answer is asked again through the SDK.
+ * - With `endpointurl`, object reads and small-object writes go straight over HTTP, signed here
+ *   (s3-direct.ts): on a server nearby the SDK's per-request CPU was the bottleneck. Ranges go
+ *   over node:http(s); whole small objects, read (fetch's `getSmall`) or written (`putSmall`),
+ *   over a lighter HTTP/1.1 client still (http1.ts). Anything but a clean answer is asked again
+ *   through the SDK.
  * - Request-level retries (5xx, throttling, resets) use the SDK's standard jittered backoff;
  *   whole-object reads that break mid-stream are retried by the caller (`withRetry`).
  * - The bucket is looked up once before first use, so bad credentials, a missing bucket or a wrong
  *   endpoint each end as one clear error instead of one per object.
  */
+import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -58,7 +60,7 @@ import type { RemoteConfig } from './index.js';
 import { sha256OffThread } from './off-thread.js';
 import type { Remote, TransferCallOptions } from './remote.js';
 import { abortedError, withRetry } from './retry.js';
-import { DirectGetter, type DirectResponse } from './s3-direct-get.js';
+import { type DirectResponse, DirectS3 } from './s3-direct.js';
 import { bareEtag, knownPayloadHash, type PartToSend, type SendPartsOptions, sendParts } from './s3-parts.js';
 
 const MiB = 1024 * 1024;
@@ -127,8 +129,10 @@ export class S3Remote implements Remote {
   private bucketChecked: Promise<void> | undefined;
   private readonly settings: S3ClientConfig | undefined;
   private readonly signalClients = new WeakMap<AbortSignal, S3Client>();
-  /** Object reads without the SDK, for a custom endpoint (see s3-direct-get.ts). */
-  private direct: DirectGetter | undefined;
+  /** Object reads and small writes without the SDK, for a custom endpoint (see s3-direct.ts). */
+  private direct: DirectS3 | undefined;
+  /** Small writes may go the direct way: no SSE or ACL parameters that only the SDK sends. */
+  private readonly directWrites: boolean;
 
   constructor(opts: S3RemoteOptions) {
     this.name = opts.name;
@@ -140,7 +144,8 @@ export class S3Remote implements Remote {
     this.params = opts.params ?? { write: {}, read: {} };
     this.endpoint = opts.endpoint ?? 'AWS S3';
     this.timeouts = opts.timeouts ?? { connect: DEFAULT_TIMEOUT_S, read: DEFAULT_TIMEOUT_S };
-    this.direct = directGetter(this.client, this.settings, this.bucket, this.params, this.timeouts);
+    this.direct = directS3(this.client, this.settings, this.bucket, this.params, this.timeouts);
+    this.directWrites = Object.keys(this.params.write).length === 0;
   }
 
   /** Builds the client from a remote's config (dvc-compat §5.4); proxies are read from `env`. */
@@ -250,7 +255,7 @@ export class S3Remote implements Remote {
   }
 
   /**
-   * A small object in memory, read straight (s3-direct-get.ts) without the stream stages `get`
+   * A small object in memory, read straight (s3-direct.ts) without the stream stages `get`
    * puts around a body; `undefined` leaves the read to `get`: no direct path here, an object
    * over `maxBytes`, or any answer but the object (`get` asks the SDK, which reports it).
    */
@@ -369,7 +374,7 @@ export class S3Remote implements Remote {
   }
 
   /**
-   * One GET through the direct path (s3-direct-get.ts), if this remote has it. `undefined` hands
+   * One GET through the direct path (s3-direct.ts), if this remote has it. `undefined` hands
    * the request to the SDK: an answer other than the object or range (the SDK then reports it),
    * or a connection that failed, after which the SDK serves this remote alone. A silence past
    * read_timeout is thrown as is: asking again through the SDK would double the wait.
@@ -390,8 +395,8 @@ export class S3Remote implements Remote {
   }
 
   /**
-   * A direct read failed before any answer. An abort or a timeout is thrown as is (asking again
-   * through the SDK would double the wait); any other failure hands this remote to the SDK.
+   * A direct request failed before any answer. An abort or a timeout is thrown as is (asking
+   * again through the SDK would double the wait); any other failure hands this remote to the SDK.
    */
   private directFailed(err: unknown, signal: AbortSignal | undefined): void {
     if (signal?.aborted || (err as Error)?.name === 'TimeoutError') throw err;
@@ -451,6 +456,10 @@ export class S3Remote implements Remote {
     // Small files are read synchronously: four thread-pool round trips (open, stat, read, close)
     // cost more than the read itself, and the request that follows dominates anyway.
     const body = size <= SYNC_READ_MAX ? fs.readFileSync(srcPath) : await fs.promises.readFile(srcPath);
+    if (await this.putDirect(key, body, opts.signal)) {
+      opts.onBytes?.(body.length);
+      return;
+    }
     await this.clientFor(opts.signal).send(
       new PutObjectCommand({
         Bucket: this.bucket,
@@ -462,6 +471,22 @@ export class S3Remote implements Remote {
       this.optionsFor(opts.signal),
     );
     opts.onBytes?.(body.length);
+  }
+
+  /**
+   * A small object sent the direct way (s3-direct.ts), where this remote has it; false leaves the
+   * upload to the SDK: an answer other than 200 (the SDK then sends again and reports it), or a
+   * connection that failed (the SDK then serves this remote alone).
+   */
+  private async putDirect(key: string, body: Buffer, signal: AbortSignal | undefined): Promise<boolean> {
+    const direct = this.direct;
+    if (direct === undefined || !this.directWrites) return false;
+    try {
+      return await direct.putWhole(this.prefix + key, body, await payloadHash(body), signal);
+    } catch (err) {
+      this.directFailed(err, signal);
+      return false;
+    }
   }
 
   /**
@@ -795,17 +820,24 @@ export function hashPayloadsOffThread(client: S3Client): void {
   );
 }
 
+/** SHA-256 (hex) of a body to sign, on a worker thread when it is big (see hashPayloadsOffThread). */
+async function payloadHash(body: Buffer): Promise<string> {
+  if (body.length < OFF_THREAD_HASH_MIN) return createHash('sha256').update(body).digest('hex');
+  return knownPayloadHash(body) ?? sha256OffThread(body);
+}
+
 /**
- * The direct reader for a client made from a remote's settings, where it applies: a custom
- * endpoint (path-style), signed requests (not anonymous), no SSE-C keys to send with reads.
+ * The direct path for a client made from a remote's settings, where it applies: a custom endpoint
+ * (path-style), signed requests (not anonymous), no SSE-C keys to send with reads. (Writes also
+ * need no SSE or ACL parameters: see `directWrites`.)
  */
-function directGetter(
+function directS3(
   client: S3Client,
   settings: S3ClientConfig | undefined,
   bucket: string,
   params: ObjectParams,
   timeouts: { connect: number; read: number },
-): DirectGetter | undefined {
+): DirectS3 | undefined {
   const endpoint = settings?.endpoint;
   const handler = settings?.requestHandler as
     | { httpAgent?: http.Agent | http.AgentOptions; httpsAgent?: https.Agent }
@@ -820,7 +852,7 @@ function directGetter(
     : httpAgent instanceof http.Agent
       ? httpAgent
       : new http.Agent({ keepAlive: true, ...httpAgent });
-  return new DirectGetter({
+  return new DirectS3({
     endpoint,
     bucket,
     region: settings.region,

@@ -1,16 +1,16 @@
 /**
- * Object reads from S3-compatible servers (an `endpointurl`, path-style addressing) sent straight
- * over node:http(s), signed here with SigV4, instead of through the AWS SDK.
+ * Object reads and small writes on S3-compatible servers (an `endpointurl`, path-style
+ * addressing) sent straight over HTTP, signed here with SigV4, instead of through the AWS SDK.
  *
- * Why: pulling many small objects from a server on the same machine or LAN is bound by CPU, and
- * the SDK spends about 1 ms of it per request (endpoint rules, middleware, schema handling), as
- * much as the server needs to answer. A signed GET is a few hashes and one HTTP request.
+ * Why: moving many small objects to or from a server on the same machine or LAN is bound by CPU,
+ * and the SDK spends about 1 ms of it per request (endpoint rules, middleware, schema handling),
+ * as much as the server needs to answer. A signed request is a few hashes and one HTTP exchange.
  *
- * Only the happy path is done here: the whole object (200) or the range asked for (206). Any
- * other answer (missing, denied, throttled, a range the server would not give) returns
- * `undefined`, and the caller asks again through the SDK, whose errors and retries stay the
- * reference. Timeouts are thrown shaped as the SDK's, so they are reported alike; what the caller
- * does on other connection failures is in `S3Remote.directRange`.
+ * Only the happy path is done here: the whole object (200) or the range asked for (206), and a
+ * PUT answered 200. Any other answer (missing, denied, throttled, a range the server would not
+ * give) returns `undefined` (or false), and the caller asks again through the SDK, whose errors
+ * and retries stay the reference. Timeouts are thrown shaped as the SDK's, so they are reported
+ * alike; what the caller does on other connection failures is in `S3Remote.directFailed`.
  */
 import { createHash, createHmac } from 'node:crypto';
 import * as http from 'node:http';
@@ -46,7 +46,10 @@ export interface DirectResponse {
 /** SHA-256 of an empty payload: what a GET signs as its body. */
 const EMPTY_SHA256 = createHash('sha256').update('').digest('hex');
 
-export class DirectGetter {
+/** What the SDK sends with an object body it has no type for (so both paths store the same). */
+const BODY_TYPE = 'application/octet-stream';
+
+export class DirectS3 {
   private readonly url: URL;
   private readonly basePath: string;
   private signingKey: { date: string; secret: string; key: Buffer } | undefined;
@@ -77,9 +80,48 @@ export class DirectGetter {
     signal: AbortSignal | undefined,
   ): Promise<Buffer | undefined> {
     const requestPath = this.basePath + encodeKey(fullKey);
-    const headers = this.sign(requestPath, undefined, await this.opts.credentials(), new Date());
-    const answer = await this.http1.getWhole(requestHead(requestPath, headers), maxBytes, signal);
+    const headers = this.sign(
+      'GET',
+      requestPath,
+      {},
+      EMPTY_SHA256,
+      await this.opts.credentials(),
+      new Date(),
+    );
+    const answer = await this.http1.request(
+      requestHead('GET', requestPath, headers),
+      undefined,
+      maxBytes,
+      signal,
+    );
     return answer.body;
+  }
+
+  /**
+   * PUT of a small object `fullKey` whose SHA-256 (hex) is `payloadHash` (a content-addressed key:
+   * sending it twice stores the same bytes, which is what lets a kept connection that turned out
+   * closed be tried again). True when
+   * the server answered 200; false for any other answer, which the caller then leaves to the SDK.
+   */
+  async putWhole(
+    fullKey: string,
+    body: Buffer,
+    payloadHash: string,
+    signal: AbortSignal | undefined,
+  ): Promise<boolean> {
+    const requestPath = this.basePath + encodeKey(fullKey);
+    const extra = { 'content-length': String(body.length), 'content-type': BODY_TYPE };
+    const headers = this.sign(
+      'PUT',
+      requestPath,
+      extra,
+      payloadHash,
+      await this.opts.credentials(),
+      new Date(),
+    );
+    // An answer body (there should be none) is read up to this size, to keep the connection.
+    const answer = await this.http1.request(requestHead('PUT', requestPath, headers), body, 4096, signal);
+    return answer.status === 200;
   }
 
   /** Closes kept connections of the small-object client. */
@@ -97,7 +139,15 @@ export class DirectGetter {
     signal: AbortSignal | undefined,
   ): Promise<DirectResponse | undefined> {
     const requestPath = this.basePath + encodeKey(fullKey);
-    const headers = this.sign(requestPath, range, await this.opts.credentials(), new Date());
+    const extra: Record<string, string> = range === undefined ? {} : { range };
+    const headers = this.sign(
+      'GET',
+      requestPath,
+      extra,
+      EMPTY_SHA256,
+      await this.opts.credentials(),
+      new Date(),
+    );
     const res = await this.send(requestPath, headers, signal);
     // A ranged read must be answered with that range (206); a whole one with the object (200).
     if (res.statusCode !== (range === undefined ? 200 : 206)) {
@@ -110,10 +160,15 @@ export class DirectGetter {
     return { body: res, total };
   }
 
-  /** The headers of a SigV4-signed GET (service `s3`) of `requestPath` at `now`. */
+  /**
+   * The headers of a SigV4-signed request (service `s3`) for `requestPath` at `now`: `extra`
+   * headers (lower-case names) and the payload's SHA-256, all signed.
+   */
   sign(
+    method: 'GET' | 'PUT',
     requestPath: string,
-    range: string | undefined,
+    extra: Record<string, string>,
+    payloadHash: string,
     creds: Credentials,
     now: Date,
   ): Record<string, string> {
@@ -121,20 +176,20 @@ export class DirectGetter {
     const date = amzDate.slice(0, 8);
     const headers: Record<string, string> = {
       host: this.url.host,
-      'x-amz-content-sha256': EMPTY_SHA256,
+      ...extra,
+      'x-amz-content-sha256': payloadHash,
       'x-amz-date': amzDate,
     };
-    if (range !== undefined) headers.range = range;
     if (creds.sessionToken !== undefined) headers['x-amz-security-token'] = creds.sessionToken;
     const names = Object.keys(headers).sort();
     const canonical = [
-      'GET',
+      method,
       requestPath,
       '', // no query
       ...names.map((n) => `${n}:${headers[n]!.trim()}`),
       '',
       names.join(';'),
-      EMPTY_SHA256,
+      payloadHash,
     ].join('\n');
     const scope = `${date}/${this.opts.region}/s3/aws4_request`;
     const toSign = [
@@ -209,9 +264,9 @@ export class DirectGetter {
   }
 }
 
-/** The request line and headers of a GET, as sent. */
-function requestHead(requestPath: string, headers: Record<string, string>): string {
-  let head = `GET ${requestPath} HTTP/1.1\r\n`;
+/** The request line and headers, as sent. */
+function requestHead(method: string, requestPath: string, headers: Record<string, string>): string {
+  let head = `${method} ${requestPath} HTTP/1.1\r\n`;
   for (const [name, value] of Object.entries(headers)) {
     // Values come from settings (keys, tokens): a line break would split the request.
     if (/[\r\n]/.test(value)) throw new Error(`the ${name} header has a line break`);

@@ -1,16 +1,19 @@
 /**
- * Direct object reads (s3-direct-get.ts): the signature is the one the AWS SDK's own signer makes,
+ * Direct object reads (s3-direct.ts): the signature is the one the AWS SDK's own signer makes,
  * keys with awkward characters are read back from a real S3 server, anything but 200/206 is left
  * to the SDK, and a remote with a custom endpoint reads through it.
  */
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as http from 'node:http';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CpvError } from '../../src/errors.js';
 import { openRemote } from '../../src/remote/index.js';
-import { type Credentials, DirectGetter, encodeKey } from '../../src/remote/s3-direct-get.js';
+import { type Credentials, DirectS3, encodeKey } from '../../src/remote/s3-direct.js';
 import { adminClient, createBucket, deleteBucket, type S3TestServer, s3TestServer } from '../helpers/s3.js';
 
 const creds: Credentials = {
@@ -38,13 +41,10 @@ class NodeSha256 {
   }
 }
 
-function getter(
-  endpoint: string,
-  bucket: string,
-  credentials: Credentials,
-  agent?: http.Agent,
-): DirectGetter {
-  return new DirectGetter({
+const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
+
+function getter(endpoint: string, bucket: string, credentials: Credentials, agent?: http.Agent): DirectS3 {
+  return new DirectS3({
     endpoint,
     bucket,
     region: 'us-east-1',
@@ -55,16 +55,28 @@ function getter(
   });
 }
 
-describe('DirectGetter signing', () => {
+describe('DirectS3 signing', () => {
   it.each([
-    ['plain key, no session token', 'files/md5/ab/cdef0123', undefined],
-    ['awkward key, session token', "data/a b+c=d&e%f~g!h'i(j)k*l/ü ß", 'FwoGZXIvYXdzEXAMPLETOKEN//+='],
-  ])('matches the AWS SDK signer: %s', async (_what, key, sessionToken) => {
+    ['GET, plain key, no session token', 'GET', 'files/md5/ab/cdef0123', undefined],
+    [
+      'GET, awkward key, session token',
+      'GET',
+      "data/a b+c=d&e%f~g!h'i(j)k*l/ü ß",
+      'FwoGZXIvYXdzEXAMPLETOKEN//+=',
+    ],
+    ['PUT, plain key, session token', 'PUT', 'files/md5/ab/cdef0123', 'FwoGZXIvYXdzEXAMPLETOKEN//+='],
+    ['PUT, awkward key, no session token', 'PUT', "data/a b+c=d&e%f~g!h'i(j)k*l/ü ß", undefined],
+  ] as const)('matches the AWS SDK signer: %s', async (_what, method, key, sessionToken) => {
     const endpoint = 'http://127.0.0.1:7480/base';
     const g = getter(endpoint, 'my-bucket', { ...creds, sessionToken });
     const now = new Date('2026-11-23T10:20:30Z');
     const requestPath = `/base/my-bucket/${encodeKey(key)}`;
-    const ours = g.sign(requestPath, 'bytes=0-99', { ...creds, sessionToken }, now);
+    const extra: Record<string, string> =
+      method === 'GET'
+        ? { range: 'bytes=0-99' }
+        : { 'content-length': '11', 'content-type': 'application/octet-stream' };
+    const payloadHash = sha256(method === 'GET' ? '' : 'object body');
+    const ours = g.sign(method, requestPath, extra, payloadHash, { ...creds, sessionToken }, now);
 
     const sdk = new SignatureV4({
       service: 's3',
@@ -76,17 +88,13 @@ describe('DirectGetter signing', () => {
     });
     const signed = await sdk.sign(
       {
-        method: 'GET',
+        method,
         protocol: 'http:',
         hostname: '127.0.0.1',
         port: 7480,
         path: requestPath,
         query: {},
-        headers: {
-          host: '127.0.0.1:7480',
-          range: 'bytes=0-99',
-          'x-amz-content-sha256': ours['x-amz-content-sha256']!,
-        },
+        headers: { host: '127.0.0.1:7480', ...extra, 'x-amz-content-sha256': payloadHash },
       },
       { signingDate: now },
     );
@@ -124,7 +132,7 @@ describe('DirectGetter signing', () => {
 
 const server = await s3TestServer();
 
-describe.runIf(server !== undefined)(`DirectGetter against ${server?.source}`, () => {
+describe.runIf(server !== undefined)(`DirectS3 against ${server?.source}`, () => {
   const s3 = server as S3TestServer;
   let bucket: string;
   beforeAll(async () => {
@@ -162,28 +170,34 @@ describe.runIf(server !== undefined)(`DirectGetter against ${server?.source}`, (
     denied.close();
   });
 
+  it('writes small objects with awkward keys whole; a denied write is left to the SDK', async () => {
+    const body = (k: string) => Buffer.from(`written ${k} `.repeat(40));
+    const g = getter(s3.endpoint, bucket, { accessKeyId: s3.accessKey, secretAccessKey: s3.secretKey });
+    for (const key of keys)
+      expect(await g.putWhole(`w/${key}`, body(key), sha256(body(key)), undefined)).toBe(true);
+    expect(await g.putWhole('w/empty', Buffer.alloc(0), sha256(''), undefined)).toBe(true);
+    for (const key of [...keys, 'empty']) {
+      const got = await adminClient(s3).send(new GetObjectCommand({ Bucket: bucket, Key: `w/${key}` }));
+      const bytes = Buffer.from(await got.Body!.transformToByteArray());
+      expect(bytes.equals(key === 'empty' ? Buffer.alloc(0) : body(key))).toBe(true);
+      expect(got.ContentType).toBe('application/octet-stream'); // as the SDK stores it
+    }
+    const denied = getter(s3.endpoint, bucket, { accessKeyId: s3.accessKey, secretAccessKey: 'wrong' });
+    expect(await denied.putWhole('w/denied', body('denied'), sha256(body('denied')), undefined)).toBe(false);
+    const head = await adminClient(s3)
+      .send(new HeadObjectCommand({ Bucket: bucket, Key: 'w/denied' }))
+      .catch((e: unknown) => e);
+    expect((head as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode).toBe(404);
+    g.close();
+    denied.close();
+  });
+
   it('a remote with an endpoint reads through it; misses still end as the SDK reports them', async () => {
     const bytes = Buffer.from('direct path object\n');
     const oid = createHash('md5').update(bytes).digest('hex');
     const key = `files/md5/${oid.slice(0, 2)}/${oid.slice(2)}`;
     await adminClient(s3).send(new PutObjectCommand({ Bucket: bucket, Key: `r/${key}`, Body: bytes }));
-    // A recording forwarder in front of the server: the SDK marks its requests with an
-    // invocation id, the direct path does not.
-    const seen: Array<{ path: string; sdk: boolean }> = [];
-    const target = new URL(s3.endpoint);
-    const forwarder = http.createServer((req, res) => {
-      seen.push({ path: req.url ?? '', sdk: req.headers['amz-sdk-invocation-id'] !== undefined });
-      const out = http.request(
-        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
-        (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-        },
-      );
-      req.pipe(out);
-    });
-    await new Promise<void>((r) => forwarder.listen(0, '127.0.0.1', r));
-    const port = (forwarder.address() as { port: number }).port;
+    const { port, seen, close } = await recordingForwarder(s3.endpoint);
     try {
       const remote = await openRemote({
         name: 's3',
@@ -198,7 +212,7 @@ describe.runIf(server !== undefined)(`DirectGetter against ${server?.source}`, (
       for await (const c of await remote.get(key)) chunks.push(c as Buffer);
       expect(Buffer.concat(chunks).equals(bytes)).toBe(true);
       const reads = seen.filter((r) => r.path.includes('/r/files/'));
-      expect(reads).toEqual([{ path: `/${bucket}/r/${key}`, sdk: false }]);
+      expect(reads).toEqual([{ method: 'GET', path: `/${bucket}/r/${key}`, sdk: false }]);
       // The small-object path: the bytes in one direct request; too big for it is left to get.
       expect((await remote.getSmall?.(key, bytes.length))?.equals(bytes)).toBe(true);
       expect(await remote.getSmall?.(key, bytes.length - 1)).toBeUndefined();
@@ -216,8 +230,93 @@ describe.runIf(server !== undefined)(`DirectGetter against ${server?.source}`, (
       // Asked directly first, then through the SDK, which reported the miss.
       expect(seen.filter((r) => r.path.includes('/r/files/')).map((r) => r.sdk)).toEqual([false, true]);
     } finally {
-      forwarder.closeAllConnections();
-      await new Promise((r) => forwarder.close(r));
+      await close();
+    }
+  });
+
+  it('a remote with an endpoint writes small objects through it, unless ACL or SSE options need the SDK', async () => {
+    const { port, seen, close } = await recordingForwarder(s3.endpoint);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cpv-direct-put-'));
+    try {
+      const file = path.join(dir, 'obj');
+      const bytes = Buffer.from('pushed the direct way\n');
+      fs.writeFileSync(file, bytes);
+      const options = (extra: Array<[string, string]>) =>
+        new Map([
+          ['endpointurl', `http://127.0.0.1:${port}`],
+          ['access_key_id', s3.accessKey],
+          ['secret_access_key', s3.secretKey],
+          ...extra,
+        ]);
+      const plain = await openRemote({ name: 's3', url: `s3://${bucket}/p`, options: options([]) });
+      const withAcl = await openRemote({
+        name: 's3',
+        url: `s3://${bucket}/a`,
+        options: options([['acl', 'private']]),
+      });
+      // Over 1 MiB, the body's hash for the signature is taken on a worker thread.
+      const bigFile = path.join(dir, 'big');
+      const big = Buffer.alloc((2 << 20) + 3, 'big object ');
+      fs.writeFileSync(bigFile, big);
+      await plain.put('files/md5/aa/bb', file, bytes.length);
+      await plain.put('files/md5/cc/dd', bigFile, big.length);
+      await withAcl.put('files/md5/aa/bb', file, bytes.length);
+      const writes = seen.filter((r) => r.method === 'PUT').map(({ path: p, sdk }) => ({ path: p, sdk }));
+      expect(writes).toEqual([
+        { path: `/${bucket}/p/files/md5/aa/bb`, sdk: false },
+        { path: `/${bucket}/p/files/md5/cc/dd`, sdk: false },
+        { path: `/${bucket}/a/files/md5/aa/bb?x-id=PutObject`, sdk: true },
+      ]);
+      const gotBig = await adminClient(s3).send(
+        new GetObjectCommand({ Bucket: bucket, Key: 'p/files/md5/cc/dd' }),
+      );
+      expect(Buffer.from(await gotBig.Body!.transformToByteArray()).equals(big)).toBe(true);
+      for (const prefix of ['p', 'a']) {
+        const got = await adminClient(s3).send(
+          new GetObjectCommand({ Bucket: bucket, Key: `${prefix}/files/md5/aa/bb` }),
+        );
+        expect(Buffer.from(await got.Body!.transformToByteArray()).equals(bytes)).toBe(true);
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+      await close();
     }
   });
 });
+
+/**
+ * A recording forwarder in front of the server: the SDK marks its requests with an invocation
+ * id, the direct path does not.
+ */
+async function recordingForwarder(endpoint: string): Promise<{
+  port: number;
+  seen: Array<{ method: string; path: string; sdk: boolean }>;
+  close: () => Promise<void>;
+}> {
+  const seen: Array<{ method: string; path: string; sdk: boolean }> = [];
+  const target = new URL(endpoint);
+  const forwarder = http.createServer((req, res) => {
+    seen.push({
+      method: req.method ?? '',
+      path: req.url ?? '',
+      sdk: req.headers['amz-sdk-invocation-id'] !== undefined,
+    });
+    const out = http.request(
+      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    req.pipe(out);
+  });
+  await new Promise<void>((r) => forwarder.listen(0, '127.0.0.1', r));
+  return {
+    port: (forwarder.address() as { port: number }).port,
+    seen,
+    close: async () => {
+      forwarder.closeAllConnections();
+      await new Promise((r) => forwarder.close(r));
+    },
+  };
+}
