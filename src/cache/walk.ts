@@ -26,7 +26,7 @@ import { CpvError, errnoCode } from '../errors.js';
 import { DVCIGNORE_FILE, type DvcIgnore, IgnoreScope, isExcludedByDefault } from './dvcignore.js';
 import { DIRENT_DIR, DIRENT_FILE, DIRENT_LINK, type DirListing, listDir } from './raw-fs.js';
 import { STAT_FIELDS } from './stat-fields.js';
-import { lstatMany, PARALLEL_STAT_MIN, StatHelpers } from './stat-pool.js';
+import { lstatMany, PARALLEL_STAT_MIN, StatStream } from './stat-pool.js';
 
 export interface WalkEntry {
   /** Path relative to the walked directory, components joined by `/`. */
@@ -76,27 +76,21 @@ export function walkTree(root: string, opts: WalkOptions = {}): WalkEntry[] {
 }
 
 /**
- * `walkTree`, with the regular files' stats taken after the listing, on every core when there are
- * many (stat-pool.ts). Same entries, same order.
+ * `walkTree`, with the regular files' stats taken apart from the listing: on helper threads
+ * while it goes on, once there are many (stat-pool.ts), and the rest after it. Same entries,
+ * same order.
  */
 export async function walkTreeAsync(root: string, opts: WalkOptions = {}): Promise<WalkEntry[]> {
-  let helpers: StatHelpers | undefined;
-  // Helper threads boot while the listing goes on, once it is clear there will be work for them.
-  const walker = new Walker(root, opts, true, () => {
-    helpers = StatHelpers.start();
-  });
+  const walker = new Walker(root, opts, true);
   let entries: WalkEntry[];
   try {
     entries = walker.run();
   } catch (err) {
-    helpers?.dispose();
+    walker.statStream?.dispose();
     throw err;
   }
   const { deferred, stats } = walker;
-  const { values, failures } = await lstatMany(
-    deferred.map((e) => e.path),
-    helpers,
-  );
+  const { values, failures } = await (walker.statStream?.finish() ?? lstatMany(deferred.map((e) => e.path)));
   // The first failure is the error (the walk fails as a whole, as the plain walk does).
   const [first] = failures;
   if (first !== undefined) {
@@ -158,12 +152,13 @@ class Walker {
   private readonly root: string;
   private readonly repoRoot: string | undefined;
 
+  /** With deferred stats, once there are many: the helpers stat'ing them during the listing. */
+  statStream: StatStream | undefined;
+
   constructor(
     root: string,
     private readonly opts: WalkOptions,
     private readonly deferStats: boolean,
-    /** Called once, when the deferred files reach `PARALLEL_STAT_MIN`. */
-    private readonly onManyFiles?: () => void,
   ) {
     this.root = path.resolve(root);
     const repoRoot = opts.repoRoot ?? opts.ignore?.root;
@@ -260,10 +255,17 @@ class Walker {
   private addDeferred(name: string, abs: string, rel: string): void {
     if (name === DVCIGNORE_FILE) throw dvcignoreInside(abs);
     const entry = new DeferredEntry(rel, abs, this.stats, this.deferred.length);
-    if (this.deferred.length === PARALLEL_STAT_MIN) this.onManyFiles?.();
     if (this.deferred.length === this.opts.onFileCount?.atLeast) this.opts.onFileCount.notify();
     this.deferred.push(entry);
     this.entries.push(entry);
+    if (this.statStream !== undefined) this.statStream.add(abs);
+    else if (this.deferred.length === PARALLEL_STAT_MIN) this.startStatStream();
+  }
+
+  /** Enough files to be worth helper threads: they start on the files so far, and get the rest as listed. */
+  private startStatStream(): void {
+    this.statStream = StatStream.start();
+    for (const e of this.deferred) this.statStream.add(e.path);
   }
 
   private isIgnored(child: Item, isDir: boolean): boolean {

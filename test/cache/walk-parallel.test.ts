@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DvcIgnore } from '../../src/cache/dvcignore.js';
 import { STAT_FIELDS } from '../../src/cache/stat-fields.js';
-import { lstatMany, PARALLEL_STAT_MIN } from '../../src/cache/stat-pool.js';
+import { lstatMany, PARALLEL_STAT_MIN, StatStream } from '../../src/cache/stat-pool.js';
 import { treeFingerprint } from '../../src/cache/tree-stamp.js';
 import { type WalkEntry, walkTree, walkTreeAsync } from '../../src/cache/walk.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -94,6 +94,30 @@ describe('lstatMany', () => {
       expect(values.slice(STAT_FIELDS * i, STAT_FIELDS * i + 4)).toEqual(
         BigInt64Array.from([st.ino, st.mtimeNs, st.size, st.mode]),
       );
+    }
+  });
+});
+
+describe('StatStream', () => {
+  it('stats paths handed over in chunks while they are added, each exactly once, failures where they are', async () => {
+    const root = tempDir();
+    const d = bigTree(root, 3 * 4096 + 700); // three chunks for the helpers and a tail
+    const paths = walkTree(d).map((e) => e.path);
+    // In the first chunk, in the second, and in the tail (inserted in this order, so each index holds).
+    const missing = [5, 4096 + 17, paths.length + 2 - 10];
+    for (const i of missing) paths.splice(i, 0, path.join(d, `gone-${i}`));
+    const stream = StatStream.start();
+    for (const p of paths) stream.add(p);
+    // finish at once: helpers still booting leave most chunks to this thread, newest first.
+    const { values, failures } = await stream.finish();
+    expect([...failures.keys()].sort((a, b) => a - b)).toEqual(missing);
+    for (let i = 0; i < paths.length; i++) {
+      if (missing.includes(i)) continue;
+      const st = fs.lstatSync(paths[i]!, { bigint: true });
+      const got = values.slice(STAT_FIELDS * i, STAT_FIELDS * i + 4);
+      if (got[0] !== st.ino || got[1] !== st.mtimeNs || got[2] !== st.size || got[3] !== st.mode) {
+        throw new Error(`slot ${i} (${paths[i]}) holds other stats`);
+      }
     }
   });
 });
