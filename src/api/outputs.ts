@@ -138,14 +138,15 @@ async function hashDirectory(
   opts: HashOutputOptions,
 ): Promise<HashedOutput> {
   // No tree record at all (a first add or status, or a forgotten state): every file will be
-  // hashed, so the hashing threads start as soon as the walk shows there are many files.
-  const warm = repo.state().hasTree(hashName, abs)
-    ? undefined
-    : { atLeast: WARM_POOL_FILES, notify: warmSharedPool };
+  // hashed, so the hashing threads start as soon as the walk shows there are many files. With a
+  // record, its file count tells the walk early whether to stat on helper threads.
+  const lastCount = repo.state().treeFileCount(hashName, abs);
+  const warm = lastCount !== undefined ? undefined : { atLeast: WARM_POOL_FILES, notify: warmSharedPool };
   const entries = await walkTreeAsync(abs, {
     ignore: await repo.ignore(),
     repoRoot: repo.root,
     onFileCount: warm,
+    expectedFiles: lastCount,
   });
   const fingerprint = treeFingerprint(entries);
   const known = repo.state().getTree(hashName, abs, fingerprint);

@@ -199,6 +199,13 @@ export class StateStore {
     return this.trees.entries.has(keyOf(hashName, absPath));
   }
 
+  /** How many files the directory at `absPath` had when its oid was recorded (tree-stamp.ts). */
+  treeFileCount(hashName: HashName, absPath: string): number | undefined {
+    const fingerprint = this.trees.entries.get(keyOf(hashName, absPath))?.fingerprint;
+    const count = fingerprint === undefined ? Number.NaN : Number.parseInt(fingerprint, 10);
+    return Number.isNaN(count) ? undefined : count;
+  }
+
   /** Records a directory's oid under its fingerprint; written to disk by `save()`. */
   setTree(hashName: HashName, absPath: string, fingerprint: string, oid: string): void {
     if (this.getTree(hashName, absPath, fingerprint) === oid) return;

@@ -53,6 +53,12 @@ export interface WalkOptions {
    * caller that will hash them all starts its hashing threads then, while the walk goes on).
    */
   onFileCount?: { atLeast: number; notify: () => void };
+  /**
+   * walkTreeAsync only: how many files the tree had last time. When that is many, the stat helper
+   * threads start with the walk instead of once it has found that many (their start-up is hidden
+   * behind more of the listing). Only a hint: any count gives the same entries.
+   */
+  expectedFiles?: number | undefined;
 }
 
 /** One directory entry met by the walk: a directory waiting to be listed, or a file. */
@@ -163,6 +169,7 @@ class Walker {
     this.root = path.resolve(root);
     const repoRoot = opts.repoRoot ?? opts.ignore?.root;
     this.repoRoot = repoRoot === undefined ? undefined : path.resolve(repoRoot);
+    if (deferStats && (opts.expectedFiles ?? 0) >= PARALLEL_STAT_MIN) this.statStream = StatStream.start();
   }
 
   run(): WalkEntry[] {

@@ -118,6 +118,9 @@ describe('StateStore', () => {
     expect(r.hasTree('md5', '/w/data')).toBe(true);
     expect(r.hasTree('md5', '/w/other')).toBe(false);
     expect(r.hasTree('md5-dos2unix', '/w/data')).toBe(false);
+    // The file count the fingerprint starts with (a hint for the next walk), none without a record.
+    expect(r.treeFileCount('md5', '/w/data')).toBe(2);
+    expect(r.treeFileCount('md5', '/w/other')).toBeUndefined();
     expect(r.isVerified('md5', '/c/aa/bb.dir', 'stamp-1')).toBe(true);
     expect(r.isVerified('md5', '/c/aa/bb.dir', 'stamp-2')).toBe(false);
   });

@@ -73,6 +73,16 @@ describe('walkTreeAsync', () => {
     expect(treeFingerprint(await walkTreeAsync(d))).not.toBe(treeFingerprint(entries));
   });
 
+  it('takes expectedFiles as a hint only: helper threads from the start, the same entries', async () => {
+    const small = bigTree(tempDir(), 50);
+    expect(plainOf(await walkTreeAsync(small, { expectedFiles: PARALLEL_STAT_MIN }))).toEqual(
+      walkTree(small),
+    );
+    const big = bigTree(tempDir(), PARALLEL_STAT_MIN + 300);
+    const entries = await walkTreeAsync(big, { expectedFiles: 10 * PARALLEL_STAT_MIN });
+    expect(plainOf(entries)).toEqual(walkTree(big));
+  });
+
   it('equals walkTree on a small tree (no threads)', async () => {
     const d = bigTree(tempDir(), 50);
     expect(plainOf(await walkTreeAsync(d))).toEqual(walkTree(d));
