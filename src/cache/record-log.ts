@@ -46,15 +46,47 @@ export class RecordLog {
   rewrite(bodies: readonly string[]): void {
     fs.mkdirSync(path.dirname(this.file), { recursive: true });
     const tmp = `${this.file}.tmp-${process.pid}`;
+    const text = `${this.versionLine}\n${bodies.map(line).join('')}`;
     try {
-      fs.writeFileSync(tmp, `${this.versionLine}\n${bodies.map(line).join('')}`);
+      fs.writeFileSync(tmp, text);
       fs.renameSync(tmp, this.file);
     } catch (err) {
       fs.rmSync(tmp, { force: true }); // a full disk must not keep a partial log around
       throw err;
     }
+    // Only a hint for `outgrown`: a torn, stale or missing one just makes a compaction come
+    // sooner, so failing to write it (a full disk) is no reason to fail the command.
+    try {
+      fs.writeFileSync(this.baseFile, String(Buffer.byteLength(text)));
+    } catch {
+      fs.rmSync(this.baseFile, { force: true });
+    }
+  }
+
+  /**
+   * Whether the log has grown to more than twice its size at the last rewrite (plus 1 MiB): the
+   * point where a writer that never reads it (a checkout) should read it once and compact. Without
+   * this, a repo whose commands only ever append (checkouts, and statuses answered by tree hits)
+   * grew its log by every checkout's records forever.
+   */
+  outgrown(): boolean {
+    const size = fs.statSync(this.file, { throwIfNoEntry: false })?.size ?? 0;
+    let base = 0;
+    try {
+      base = Number.parseInt(fs.readFileSync(this.baseFile, 'utf8'), 10) || 0;
+    } catch {
+      // no rewrite recorded yet (or by an older cpv): measure from nothing
+    }
+    return size > 2 * base + GROWTH_SLACK;
+  }
+
+  private get baseFile(): string {
+    return `${this.file}.base`;
   }
 }
+
+/** Growth allowed past twice the compacted size before an unread log is compacted. */
+const GROWTH_SLACK = 1 << 20;
 
 function line(body: string): string {
   return `${body}\t${crc32(body).toString(16)}\n`;

@@ -146,7 +146,9 @@ class LoggedMap<T> {
   /** Appends new records; compacts when the log has grown to twice the live entries. */
   save(): void {
     if (this.pending.length === 0) return;
-    // Compaction needs the live entries; a log never read is only appended to until it is.
+    // Compaction needs the live entries. A log never read is only appended to, until it has
+    // grown well past its last compacted size: then it is read once, so it can be compacted.
+    if (this.loaded === undefined && this.log.outgrown()) void this.entries;
     if (this.loaded !== undefined && this.records + this.pending.length > 2 * this.loaded.size + 1000) {
       this.log.rewrite([...this.loaded].map(([key, entry]) => this.codec.encode(key, entry)));
       this.records = this.loaded.size;

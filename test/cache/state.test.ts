@@ -86,6 +86,28 @@ describe('StateStore', () => {
     expect(lines.length).toBeLessThanOrEqual(1 + 2 * 600 + 1000);
   });
 
+  it('compacts a log that is only ever written to (checkouts) once it outgrows its last compacted size', () => {
+    const dir = tempDir();
+    const log = path.join(dir, 'cpv-state.log');
+    const rounds = 80;
+    let grownTo = 0;
+    for (let round = 1; round <= rounds; round++) {
+      // As a checkout does: new inodes for the same 2,000 paths, and never a read of the log.
+      const s = StateStore.open(dir);
+      for (let i = 0; i < 2000; i++)
+        s.set('md5', `/w/data/f${i}`, st(round * 10_000 + i, 1n, 4), 'c'.repeat(32));
+      s.save();
+      grownTo = Math.max(grownTo, fs.statSync(log).size);
+    }
+    const oneRound = fs.readFileSync(log, 'utf8').split('\n')[1]!.length * 2000;
+    // Unbounded, the log would hold all 160,000 records; it stays near twice one round plus 1 MiB.
+    expect(grownTo).toBeLessThan(2 * oneRound + (1 << 20) + oneRound);
+    expect(grownTo).toBeLessThan((rounds * oneRound) / 4);
+    const r = StateStore.open(dir);
+    expect(r.size).toBe(2000);
+    expect(r.get('md5', '/w/data/f7', st(rounds * 10_000 + 7, 1n, 4))).toBe('c'.repeat(32));
+  });
+
   it('writes without reading the log, and a later read sees both old and new records', () => {
     const dir = tempDir();
     const first = StateStore.open(dir);
