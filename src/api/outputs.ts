@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import type { HashName } from '../cache/hash.js';
 import { hashFile } from '../cache/hash.js';
 import { hashFiles, storeFiles, warmSharedPool } from '../cache/pool.js';
-import { treeFingerprint } from '../cache/tree-stamp.js';
+import { fingerprintFileCount, treeFingerprint } from '../cache/tree-stamp.js';
 import { type WalkEntry, walkTreeAsync } from '../cache/walk.js';
 import { type ManifestEntry, manifestOid, serializeManifest } from '../dvcfile/manifest.js';
 import { CpvError, errnoCode } from '../errors.js';
@@ -140,7 +140,7 @@ async function hashDirectory(
   // No tree record at all (a first add or status, or a forgotten state): every file will be
   // hashed, so the hashing threads start as soon as the walk shows there are many files. With a
   // record, its file count tells the walk early whether to stat on helper threads.
-  const lastCount = repo.state().treeFileCount(hashName, abs);
+  const lastCount = fingerprintFileCount(repo.state().treeFingerprint(hashName, abs));
   const warm = lastCount !== undefined ? undefined : { atLeast: WARM_POOL_FILES, notify: warmSharedPool };
   const entries = await walkTreeAsync(abs, {
     ignore: await repo.ignore(),

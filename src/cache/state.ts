@@ -196,16 +196,9 @@ export class StateStore {
     return e?.fingerprint === fingerprint ? e.oid : undefined;
   }
 
-  /** Whether any oid is recorded for the directory at `absPath` (under whatever fingerprint). */
-  hasTree(hashName: HashName, absPath: string): boolean {
-    return this.trees.entries.has(keyOf(hashName, absPath));
-  }
-
-  /** How many files the directory at `absPath` had when its oid was recorded (tree-stamp.ts). */
-  treeFileCount(hashName: HashName, absPath: string): number | undefined {
-    const fingerprint = this.trees.entries.get(keyOf(hashName, absPath))?.fingerprint;
-    const count = fingerprint === undefined ? Number.NaN : Number.parseInt(fingerprint, 10);
-    return Number.isNaN(count) ? undefined : count;
+  /** The fingerprint the directory at `absPath` had when its oid was last recorded, if ever. */
+  treeFingerprint(hashName: HashName, absPath: string): string | undefined {
+    return this.trees.entries.get(keyOf(hashName, absPath))?.fingerprint;
   }
 
   /** Records a directory's oid under its fingerprint; written to disk by `save()`. */

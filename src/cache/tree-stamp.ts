@@ -26,6 +26,12 @@ export function treeFingerprint(entries: readonly Stamped[]): string {
   return `${entries.length}:${md5.digest('hex')}`;
 }
 
+/** How many files a fingerprint covers (it starts with the count), or undefined for none. */
+export function fingerprintFileCount(fingerprint: string | undefined): number | undefined {
+  const count = fingerprint === undefined ? Number.NaN : Number.parseInt(fingerprint, 10);
+  return Number.isNaN(count) ? undefined : count;
+}
+
 /** The walk's own stat table, when `entries` are its deferred entries in table order (no links). */
 function walkTable(entries: readonly Stamped[]): BigInt64Array | undefined {
   const first = entries[0];

@@ -45,11 +45,13 @@ export async function trackedByGit(gitRoot: string, targets: readonly string[]):
     return targets.map(() => false);
   }
   const git = await loadGit();
-  const files = await git.listFiles({ fs, dir: gitRoot });
-  return targets.map((target) => {
-    const rel = posix(path.relative(gitRoot, path.resolve(gitRoot, target)));
-    return files.some((f) => f === rel || f.startsWith(`${rel}/`));
-  });
+  // Every tracked file and every directory above one: each target is then one lookup, not a
+  // scan of the index (a `remove` of many files in a big repo).
+  const known = new Set<string>();
+  for (const f of await git.listFiles({ fs, dir: gitRoot })) {
+    for (let p = f; p !== '' && !known.has(p); p = p.slice(0, Math.max(0, p.lastIndexOf('/')))) known.add(p);
+  }
+  return targets.map((target) => known.has(posix(path.relative(gitRoot, path.resolve(gitRoot, target)))));
 }
 
 /** Whether git's ignore rules (all .gitignore files and info/exclude) already ignore `target`. */

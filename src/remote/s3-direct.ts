@@ -79,29 +79,16 @@ export class DirectS3 {
     maxBytes: number,
     signal: AbortSignal | undefined,
   ): Promise<Buffer | undefined> {
-    const requestPath = this.basePath + encodeKey(fullKey);
-    const headers = this.sign(
-      'GET',
-      requestPath,
-      {},
-      EMPTY_SHA256,
-      await this.opts.credentials(),
-      new Date(),
-    );
-    const answer = await this.http1.request(
-      requestHead('GET', requestPath, headers),
-      undefined,
-      maxBytes,
-      signal,
-    );
-    return answer.body;
+    const { requestPath, headers } = await this.signed('GET', fullKey, {}, EMPTY_SHA256);
+    const head = requestHead('GET', requestPath, headers);
+    return (await this.http1.request(head, undefined, maxBytes, signal)).body;
   }
 
   /**
    * PUT of a small object `fullKey` whose SHA-256 (hex) is `payloadHash` (a content-addressed key:
    * sending it twice stores the same bytes, which is what lets a kept connection that turned out
-   * closed be tried again). True when
-   * the server answered 200; false for any other answer, which the caller then leaves to the SDK.
+   * closed be tried again). True when the server answered 200; false for any other answer, which
+   * the caller then leaves to the SDK.
    */
   async putWhole(
     fullKey: string,
@@ -109,19 +96,11 @@ export class DirectS3 {
     payloadHash: string,
     signal: AbortSignal | undefined,
   ): Promise<boolean> {
-    const requestPath = this.basePath + encodeKey(fullKey);
     const extra = { 'content-length': String(body.length), 'content-type': BODY_TYPE };
-    const headers = this.sign(
-      'PUT',
-      requestPath,
-      extra,
-      payloadHash,
-      await this.opts.credentials(),
-      new Date(),
-    );
+    const { requestPath, headers } = await this.signed('PUT', fullKey, extra, payloadHash);
+    const head = requestHead('PUT', requestPath, headers);
     // An answer body (there should be none) is read up to this size, to keep the connection.
-    const answer = await this.http1.request(requestHead('PUT', requestPath, headers), body, 4096, signal);
-    return answer.status === 200;
+    return (await this.http1.request(head, body, 4096, signal)).status === 200;
   }
 
   /** Closes kept connections of the small-object client. */
@@ -138,15 +117,11 @@ export class DirectS3 {
     range: string | undefined,
     signal: AbortSignal | undefined,
   ): Promise<DirectResponse | undefined> {
-    const requestPath = this.basePath + encodeKey(fullKey);
-    const extra: Record<string, string> = range === undefined ? {} : { range };
-    const headers = this.sign(
+    const { requestPath, headers } = await this.signed(
       'GET',
-      requestPath,
-      extra,
+      fullKey,
+      range === undefined ? {} : { range },
       EMPTY_SHA256,
-      await this.opts.credentials(),
-      new Date(),
     );
     const res = await this.send(requestPath, headers, signal);
     // A ranged read must be answered with that range (206); a whole one with the object (200).
@@ -158,6 +133,25 @@ export class DirectS3 {
     const length = res.headers['content-length'];
     const total = contentRange ? Number(contentRange[1]) : length === undefined ? undefined : Number(length);
     return { body: res, total };
+  }
+
+  /** A request for `fullKey` signed now: its path and headers. */
+  private async signed(
+    method: 'GET' | 'PUT',
+    fullKey: string,
+    extra: Record<string, string>,
+    payloadHash: string,
+  ): Promise<{ requestPath: string; headers: Record<string, string> }> {
+    const requestPath = this.basePath + encodeKey(fullKey);
+    const headers = this.sign(
+      method,
+      requestPath,
+      extra,
+      payloadHash,
+      await this.opts.credentials(),
+      new Date(),
+    );
+    return { requestPath, headers };
   }
 
   /**

@@ -812,7 +812,7 @@ export function hashPayloadsOffThread(client: S3Client): void {
         body.byteLength >= OFF_THREAD_HASH_MIN &&
         !Object.keys(headers).some((h) => h.toLowerCase() === PAYLOAD_HASH_HEADER)
       ) {
-        headers[PAYLOAD_HASH_HEADER] = knownPayloadHash(body) ?? (await sha256OffThread(body));
+        headers[PAYLOAD_HASH_HEADER] = await payloadHash(body);
       }
       return next(args);
     },
@@ -820,10 +820,15 @@ export function hashPayloadsOffThread(client: S3Client): void {
   );
 }
 
-/** SHA-256 (hex) of a body to sign, on a worker thread when it is big (see hashPayloadsOffThread). */
-async function payloadHash(body: Buffer): Promise<string> {
-  if (body.length < OFF_THREAD_HASH_MIN) return createHash('sha256').update(body).digest('hex');
-  return knownPayloadHash(body) ?? sha256OffThread(body);
+/**
+ * SHA-256 (hex) of a body to sign: known already for a part read off-thread (s3-parts.ts), else
+ * taken on a worker thread when the body is big (see hashPayloadsOffThread), else here.
+ */
+async function payloadHash(body: Uint8Array): Promise<string> {
+  const known = knownPayloadHash(body);
+  if (known !== undefined) return known;
+  if (body.byteLength < OFF_THREAD_HASH_MIN) return createHash('sha256').update(body).digest('hex');
+  return sha256OffThread(body);
 }
 
 /**

@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { crc32 } from '../../src/cache/crc32.js';
 import { StateStore } from '../../src/cache/state.js';
+import { fingerprintFileCount } from '../../src/cache/tree-stamp.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const st = (ino: number, mtimeNs: bigint, size: number) => ({ ino: BigInt(ino), mtimeNs, size });
@@ -137,12 +138,12 @@ describe('StateStore', () => {
     expect(r.getTree('md5', '/w/data', '2:abc')).toBe(`${'a'.repeat(32)}.dir`);
     expect(r.getTree('md5', '/w/data', '2:abd')).toBeUndefined();
     expect(r.getTree('md5-dos2unix', '/w/data', '2:abc')).toBeUndefined();
-    expect(r.hasTree('md5', '/w/data')).toBe(true);
-    expect(r.hasTree('md5', '/w/other')).toBe(false);
-    expect(r.hasTree('md5-dos2unix', '/w/data')).toBe(false);
-    // The file count the fingerprint starts with (a hint for the next walk), none without a record.
-    expect(r.treeFileCount('md5', '/w/data')).toBe(2);
-    expect(r.treeFileCount('md5', '/w/other')).toBeUndefined();
+    // The recorded fingerprint (whose file count is a hint for the next walk), none without a record.
+    expect(r.treeFingerprint('md5', '/w/data')).toBe('2:abc');
+    expect(r.treeFingerprint('md5', '/w/other')).toBeUndefined();
+    expect(r.treeFingerprint('md5-dos2unix', '/w/data')).toBeUndefined();
+    expect(fingerprintFileCount(r.treeFingerprint('md5', '/w/data'))).toBe(2);
+    expect(fingerprintFileCount(r.treeFingerprint('md5', '/w/other'))).toBeUndefined();
     expect(r.isVerified('md5', '/c/aa/bb.dir', 'stamp-1')).toBe(true);
     expect(r.isVerified('md5', '/c/aa/bb.dir', 'stamp-2')).toBe(false);
   });
