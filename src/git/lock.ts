@@ -144,13 +144,14 @@ function ageMs(file: string): number {
  * Runs `fn` holding `.git/cpv-reclaim.lock`, so only one process at a time judges and removes stale
  * locks: without it, two processes could both judge one lock stale and the slower one delete the
  * lock the faster one has just created. Returns false (without running `fn`) when another process
- * is reclaiming right now. Reclaiming takes milliseconds, so a guard older than a minute was left
- * by a process killed mid-way and is removed.
+ * is reclaiming right now. A guard whose owner is dead, or one older than a minute (reclaiming
+ * takes milliseconds), was left by a process killed mid-way and is removed.
  */
 function withReclaimGuard(gitdir: string, fn: () => void): boolean {
   const guard = path.join(gitdir, RECLAIM_GUARD);
-  if (!createWithOpen(guard, `${process.pid}`)) {
-    if (ageMs(guard) > 60_000) fs.rmSync(guard, { force: true });
+  if (!createExclusive(guard, `${process.pid} ${os.hostname()}`)) {
+    const abandoned = (file: string) => ageMs(file) > 60_000 || guardOwnerDead(file);
+    if (abandoned(guard)) removeIfSame(guard, abandoned);
     return false;
   }
   try {
@@ -159,6 +160,18 @@ function withReclaimGuard(gitdir: string, fn: () => void): boolean {
     fs.rmSync(guard, { force: true });
   }
   return true;
+}
+
+/** Whether the reclaim guard names a process on this host that no longer exists. */
+function guardOwnerDead(file: string): boolean {
+  let content: string;
+  try {
+    content = fs.readFileSync(file, 'utf8');
+  } catch {
+    return false;
+  }
+  const owner = /^(\d+) (.+)$/.exec(content);
+  return owner !== null && owner[2] === os.hostname() && !pidAlive(Number(owner[1]));
 }
 
 /**
@@ -315,16 +328,20 @@ export class RepoWriteLock {
     this.saveInfo();
   }
 
-  /** Releases every git lock still held, then cpv.lock. */
+  /**
+   * Releases every git lock still held, then cpv.lock. The git lock files go first and cpv.lock
+   * keeps listing them until it is removed itself: a process killed half-way leaves entries whose
+   * files are gone (a reclaimer skips those) or still there (it removes them). Forgetting them
+   * first would let a kill in between leave a git lock that no record claims, which then blocks
+   * every writer until it is ten minutes old.
+   */
   release(): void {
-    const held = [...this.info.gitLocks];
-    this.info.gitLocks = [];
-    if (held.length > 0) this.saveInfo();
-    for (const { file, ino } of held) {
+    for (const { file, ino } of this.info.gitLocks) {
       const lockFile = path.join(this.gitdir, `${file}.lock`);
       const st = fs.statSync(lockFile, { throwIfNoEntry: false });
       if (st?.ino === ino) fs.rmSync(lockFile, { force: true });
     }
+    this.info.gitLocks = [];
     if (readLockInfo(this.cpvLockFile)?.nonce === this.info.nonce)
       fs.rmSync(this.cpvLockFile, { force: true });
   }

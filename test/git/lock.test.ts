@@ -2,10 +2,11 @@
  * The write lock against the git CLI's lock files and against other cpv writers: waits, times
  * out naming the lock, never deletes a live lock, and recovers stale ones.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { GitRepo } from '../../src/git/repo.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -170,6 +171,53 @@ describe('git write lock', () => {
       code: 'E_GIT_LOCKED',
     });
     expect(fs.existsSync(refLock)).toBe(true);
+  });
+
+  it('recovers when a writer is killed while releasing its git locks', async () => {
+    const repo = await repoWithCommit({ timeoutMs: 300 });
+    // A real process (the built library) takes index.lock and dies by SIGKILL at the very moment
+    // its release goes to remove index.lock: the state a kill -9 at that instant leaves.
+    const lockModule = path.resolve(import.meta.dirname, '../../dist/git/lock.js');
+    const child = `
+      import fs from 'node:fs';
+      import { syncBuiltinESMExports } from 'node:module';
+      const rm = fs.rmSync;
+      fs.rmSync = (p, o) => {
+        if (String(p).endsWith('index.lock')) process.kill(process.pid, 'SIGKILL');
+        return rm(p, o);
+      };
+      syncBuiltinESMExports();
+      const { withWriteLock } = await import(${JSON.stringify(pathToFileURL(lockModule).href)});
+      await withWriteLock(${JSON.stringify(repo.gitdir)}, (lock) => lock.lockGitFile('index'));
+    `;
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', child], { encoding: 'utf8' });
+    expect(run.signal, run.stderr).toBe('SIGKILL');
+    expect(lockFiles(repo).sort()).toEqual(['cpv.lock', 'index.lock']);
+
+    fs.writeFileSync(path.join(repo.dir, 'k'), 'k');
+    await repo.commit({ message: 'k', author, paths: ['k'] });
+    expect(g(repo.dir, 'log', '-1', '--format=%s').trim()).toBe('k');
+    expect(lockFiles(repo)).toEqual([]);
+    fsckClean(repo.dir);
+  });
+
+  it('reclaims at once when the process killed was itself reclaiming (its guard names a dead pid)', async () => {
+    const repo = await repoWithCommit({ timeoutMs: 300 });
+    const pid = await deadPid();
+    const dead = { pid, hostname: os.hostname(), nonce: 'dead0003', created: '', gitLocks: [] };
+    fs.writeFileSync(path.join(repo.gitdir, 'cpv.lock'), JSON.stringify(dead));
+    fs.writeFileSync(path.join(repo.gitdir, 'cpv-reclaim.lock'), `${pid} ${os.hostname()}`);
+    fs.writeFileSync(path.join(repo.dir, 'j'), 'j');
+    await repo.commit({ message: 'j', author, paths: ['j'] });
+    expect(lockFiles(repo)).toEqual([]);
+
+    // A fresh guard of a live process is respected: nothing is reclaimed while it is there.
+    fs.writeFileSync(path.join(repo.gitdir, 'cpv.lock'), JSON.stringify(dead));
+    fs.writeFileSync(path.join(repo.gitdir, 'cpv-reclaim.lock'), `${process.pid} ${os.hostname()}`);
+    await expect(repo.tag({ name: 'w', message: 'm', tagger: author })).rejects.toMatchObject({
+      code: 'E_GIT_LOCKED',
+    });
+    expect(lockFiles(repo).sort()).toEqual(['cpv-reclaim.lock', 'cpv.lock']);
   });
 
   it('never takes the lock from a live cpv process', async () => {
