@@ -18,6 +18,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { CpvError, errnoCode } from '../errors.js';
 import { tempPathFor } from '../fsutil.js';
+import { pidAlive, removeIfSame } from '../pid-lock.js';
 
 export interface LockOptions {
   /** How long to wait for a busy lock before failing with E_GIT_LOCKED. Default 15 s. */
@@ -77,17 +78,6 @@ export async function withMutex<T>(key: string, fn: () => Promise<T>): Promise<T
 // ---------------------------------------------------------------- helpers
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Whether a process with this pid exists on this host (EPERM means it exists but is not ours). */
-export function pidAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return errnoCode(err) === 'EPERM';
-  }
-}
 
 function readLockInfo(file: string): CpvLockInfo | undefined {
   try {
@@ -172,32 +162,6 @@ function guardOwnerDead(file: string): boolean {
   }
   const owner = /^(\d+) (.+)$/.exec(content);
   return owner !== null && owner[2] === os.hostname() && !pidAlive(Number(owner[1]));
-}
-
-/**
- * Removes a lock file judged stale, if it still is once set aside: renaming first makes the check
- * and the removal one step for everyone else, and a file that turns out not to be the stale one is
- * put back with link (which never overwrites a newer lock).
- */
-function removeIfSame(file: string, same: (renamed: string) => boolean): void {
-  const aside = `${file}.stale-${randomBytes(4).toString('hex')}`;
-  try {
-    fs.renameSync(file, aside);
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return; // someone else removed it already
-    throw err;
-  }
-  try {
-    if (!same(aside)) {
-      try {
-        fs.linkSync(aside, file);
-      } catch {
-        // a new lock was created meanwhile; it wins
-      }
-    }
-  } finally {
-    fs.rmSync(aside, { force: true });
-  }
 }
 
 function lockedError(lockFile: string, holder: string): CpvError {

@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isStale, lockPath, withRepoLock } from '../../src/api/lock.js';
+import { readHolder, tryTakePidLock } from '../../src/pid-lock.js';
 import { tempDir } from '../helpers/tmp.js';
 
 function dvcDir(): string {
@@ -72,5 +73,24 @@ describe('repository lock', () => {
     expect(isStale(`${await deadPid()}@another-host`)).toBe(false);
     expect(isStale('')).toBe(true);
     expect(isStale('garbage')).toBe(false);
+  });
+});
+
+describe('pid lock files', () => {
+  it('never removes the lock of a process that took over the same stale lock first', async () => {
+    const file = lockPath(dvcDir());
+    const stale = `${await deadPid()}@${os.hostname()}`;
+    const rival = `${process.ppid}@${os.hostname()}`; // alive
+    fs.writeFileSync(file, `${stale}\n`);
+    // The rival removes the stale lock and takes its own at the worst moment: after we judged
+    // the stale holder, before we removed it.
+    const judge = (holder: string) => {
+      const dead = holder === stale;
+      if (dead && readHolder(file) === stale) fs.writeFileSync(file, `${rival}\n`);
+      return dead;
+    };
+    expect(tryTakePidLock(file, judge)).toBe(rival);
+    expect(readHolder(file)).toBe(rival);
+    expect(fs.readdirSync(path.dirname(file))).toEqual(['lock']); // nothing set aside is left
   });
 });

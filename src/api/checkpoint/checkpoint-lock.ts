@@ -6,49 +6,20 @@
  * in-process queue first, then the file, created atomically with `pid@host`, taken over when its
  * process is gone, waited for up to `waitMs`.
  */
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CpvError, errnoCode } from '../../errors.js';
-import { tempPathFor } from '../../fsutil.js';
-import { pidAlive, withMutex } from '../../git/lock.js';
+import { CpvError } from '../../errors.js';
+import { withMutex } from '../../git/lock.js';
+import { pidAlive, withPidLock } from '../../pid-lock.js';
 
 export const CHECKPOINT_LOCK = 'cpv-checkpoint.lock';
 const DEFAULT_WAIT_MS = 120_000;
 
-const me = (): string => `${process.pid}@${os.hostname()}`;
-
-function holderOf(file: string): string | undefined {
-  try {
-    return fs.readFileSync(file, 'utf8').trim();
-  } catch {
-    return undefined;
-  }
-}
-
+/** Only a `pid@host` of this host whose process is gone is stale (anything else is waited for). */
 function isStale(holder: string): boolean {
   const m = /^(\d+)@(.*)$/.exec(holder);
   if (!m) return false;
   return m[2] === os.hostname() && !pidAlive(Number(m[1]));
-}
-
-function tryTake(file: string): string | undefined {
-  const tmp = tempPathFor(file);
-  fs.writeFileSync(tmp, `${me()}\n`);
-  try {
-    fs.linkSync(tmp, file);
-    return undefined;
-  } catch (err) {
-    if (errnoCode(err) !== 'EEXIST') throw err;
-    const holder = holderOf(file) ?? '';
-    if (isStale(holder) && holderOf(file) === holder) {
-      fs.rmSync(file, { force: true });
-      return tryTake(file);
-    }
-    return holder;
-  } finally {
-    fs.rmSync(tmp, { force: true });
-  }
 }
 
 /** Runs `fn` as the only checkpoint operation on the repo at `repoDir`. */
@@ -58,22 +29,15 @@ export async function withCheckpointLock<T>(
   opts: { waitMs?: number } = {},
 ): Promise<T> {
   const file = path.join(repoDir, '.git', CHECKPOINT_LOCK);
-  return withMutex(path.resolve(file), async () => {
-    const deadline = Date.now() + (opts.waitMs ?? DEFAULT_WAIT_MS);
-    for (;;) {
-      const holder = tryTake(file);
-      if (holder === undefined) break;
-      if (Date.now() >= deadline) {
-        throw new CpvError('E_LOCKED', `another checkpoint operation (${holder}) is running on ${repoDir}`, {
+  return withMutex(path.resolve(file), () =>
+    withPidLock(file, fn, {
+      isStale,
+      waitMs: opts.waitMs ?? DEFAULT_WAIT_MS,
+      pollMs: () => 50 + Math.random() * 100,
+      busy: (holder) =>
+        new CpvError('E_LOCKED', `another checkpoint operation (${holder}) is running on ${repoDir}`, {
           hint: `Wait for it to finish; if none is running, delete ${file}.`,
-        });
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 100));
-    }
-    try {
-      return await fn();
-    } finally {
-      if (holderOf(file) === me()) fs.rmSync(file, { force: true });
-    }
-  });
+        }),
+    }),
+  );
 }
