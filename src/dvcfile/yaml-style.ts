@@ -593,7 +593,13 @@ export const readList: FieldReader<unknown[]> = (src, raw, where) => {
 
 function toJs(src: YamlSource, node: unknown): unknown {
   if (node === null || node === undefined) return null;
-  return (node as Node).toJS(src.doc);
+  try {
+    return (node as Node).toJS(src.doc);
+  } catch (err) {
+    // The YAML package throws here for what only shows when values are built, such as an alias
+    // nested in the value whose anchor is never set: a fault of the file, reported as one.
+    throw src.schemaError(node as Node, String((err as Error).message).split('\n')[0] ?? '');
+  }
 }
 
 /** A list whose items are each read with `item` (`outs[0]`, `outs[1]`, ...). */

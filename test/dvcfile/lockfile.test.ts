@@ -232,6 +232,8 @@ describe('bad dvc.yaml / dvc.lock', () => {
     ['deps not strings', 'yaml', 'stages:\n  s:\n    cmd: c\n    deps:\n    - 1\n', 'E_DVCFILE_SCHEMA', /^dvc\.yaml:5: stages\.s\.deps\[0\] must be a string$/],
     ['foreach without do', 'yaml', 'stages:\n  s:\n    foreach: [a]\n', 'E_DVCFILE_SCHEMA', /^dvc\.yaml:3: stages\.s\.do is required$/],
     ['unknown top key', 'yaml', 'stage:\n  s:\n    cmd: c\n', 'E_DVCFILE_SCHEMA', /^dvc\.yaml:1: stage is not a known key$/],
+    ['alias without its anchor', 'yaml', 'stages:\n  s:\n    cmd: c\n    params:\n    - *th\n', 'E_DVCFILE_SCHEMA', /^dvc\.yaml:5: Unresolved alias .*: th$/],
+    ['lock alias without its anchor', 'lock', `${lockOk}    params:\n      p.yaml:\n        a: [*th]\n`, 'E_DVCFILE_SCHEMA', /^dvc\.lock:\d+: Unresolved alias .*: th$/],
   ];
 
   it.each(cases)('%s', (_name, which, text, code, message) => {
