@@ -40,7 +40,10 @@ export interface AddedOutput {
 
 export interface AddResult {
   outputs: AddedOutput[];
-  /** Files to `git add` (relative to cwd): the `.dvc` files and changed `.gitignore`s. */
+  /**
+   * Files to `git add` (relative to cwd): the `.dvc` files and changed `.gitignore`s; none in a
+   * repository without git.
+   */
   gitFiles: string[];
   /** Whether those files were staged (core.autostage). */
   staged: boolean;
@@ -80,6 +83,8 @@ async function addPlanned(repo: Repo, targets: string[], opts: AddOptions): Prom
     );
     result.staged = true;
   }
+  // Without git there is nothing to `git add` (DVC prints no hint in a --no-scm repo either).
+  if (repo.gitRoot === undefined) result.gitFiles = [];
   return result;
 }
 

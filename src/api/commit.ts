@@ -38,7 +38,7 @@ export interface CommittedStage {
 
 export interface CommitResult {
   stages: CommittedStage[];
-  /** `.dvc` files to `git add` (relative to cwd). */
+  /** `.dvc` files to `git add` (relative to cwd); none in a repository without git. */
   gitFiles: string[];
   staged: boolean;
 }
@@ -80,6 +80,7 @@ async function commitLocked(repo: Repo, targets: string[], opts: CommitOptions):
     );
     result.staged = true;
   }
+  if (repo.gitRoot === undefined) result.gitFiles = []; // nothing to `git add` without git
   return result;
 }
 

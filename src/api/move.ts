@@ -27,7 +27,10 @@ export interface MoveResult {
   /** The output's new path and its `.dvc` file, relative to cwd. */
   path: string;
   dvcFile: string;
-  /** Files to `git add` (the new `.dvc`, changed `.gitignore`s) and the old `.dvc` to `git rm`. */
+  /**
+   * Files to `git add` (the new `.dvc`, changed `.gitignore`s) and the old `.dvc` to `git rm`;
+   * none in a repository without git.
+   */
   gitFiles: string[];
   staged: boolean;
 }
@@ -87,7 +90,12 @@ async function moveLocked(repo: Repo, src: string, dst: string): Promise<MoveRes
     );
     staged = true;
   }
-  return { path: repo.display(dstAbs), dvcFile: repo.display(newDvc), gitFiles, staged };
+  return {
+    path: repo.display(dstAbs),
+    dvcFile: repo.display(newDvc),
+    gitFiles: repo.gitRoot === undefined ? [] : gitFiles, // nothing to `git add` without git
+    staged,
+  };
 }
 
 async function findOutput(

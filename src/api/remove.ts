@@ -23,7 +23,10 @@ export interface RemoveOptions extends LockOptions {
 export interface RemoveResult {
   /** Removed `.dvc` files, relative to cwd. */
   removed: string[];
-  /** Files to `git add`/`git rm` (removed `.dvc` files, changed or deleted `.gitignore`s). */
+  /**
+   * Files to `git add`/`git rm` (removed `.dvc` files, changed or deleted `.gitignore`s); none in
+   * a repository without git.
+   */
   gitFiles: string[];
   staged: boolean;
 }
@@ -64,6 +67,7 @@ async function removeLocked(repo: Repo, targets: string[], opts: RemoveOptions):
     );
     result.staged = true;
   }
+  if (repo.gitRoot === undefined) result.gitFiles = []; // nothing to `git rm` without git
   return result;
 }
 

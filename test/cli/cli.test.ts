@@ -52,6 +52,19 @@ describe('cpv CLI (in process)', () => {
     expect((await cpv(dir, 'status', 'foo.dvc')).stdout).toBe(expected.local_not_in_cache_text);
   });
 
+  it('prints no git hint in a --no-scm repository, as DVC (there is nothing to git add)', async () => {
+    const dir = tempDir();
+    materialise(dir, { 'model.bin': 'weights', 'data/a': 'a' });
+    expect((await cpv(dir, 'init', '--no-scm')).code).toBe(0);
+    expect(await cpv(dir, 'add', 'model.bin', 'data')).toEqual({ code: 0, stdout: '', stderr: '' });
+    fs.chmodSync(path.join(dir, 'model.bin'), 0o644);
+    fs.writeFileSync(path.join(dir, 'model.bin'), 'weights v2');
+    expect(await cpv(dir, 'commit', '-f', 'model.bin.dvc')).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect(await cpv(dir, 'move', 'data', 'inputs')).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect((await cpv(dir, 'remove', 'inputs.dvc')).stdout).toBe('');
+    expect(fs.existsSync(path.join(dir, '.gitignore'))).toBe(false);
+  });
+
   it('prints nothing-tracked text, warns on empty data and escapes non-ASCII in JSON', async () => {
     const dir = gitRepo();
     await cpv(dir, 'init');

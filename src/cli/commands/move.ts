@@ -23,7 +23,8 @@ function moveAction(ctx: { output: Output; cwd: string }) {
       waitMs: LOCK_WAIT_MS,
       onWait: (holder) => ctx.output.err(`Waiting for the repository lock held by process ${holder}…\n`),
     });
-    if (!flags.quiet && !result.staged) ctx.output.out(gitAddHint(result.gitFiles));
+    if (!flags.quiet && result.gitFiles.length > 0 && !result.staged)
+      ctx.output.out(gitAddHint(result.gitFiles));
     return EXIT.OK;
   };
 }
