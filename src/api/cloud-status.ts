@@ -41,7 +41,7 @@ export async function cloudStatus(
   opts: TransferOptions = {},
 ): Promise<CloudStatusResult> {
   const repo = Repo.open(opts.cwd);
-  const { outputs, tracked } = await selectOutputs(repo, targets);
+  const { outputs, tracked } = await selectOutputs(repo, targets, { revs: opts });
   const result: CloudStatusResult = { status: {}, remotes: [], tracked };
   for (const group of await groupByRemote(repo, outputs, opts.remote)) {
     Object.assign(result.status, await compare(repo, group.remote, group.outputs, opts));

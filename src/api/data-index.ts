@@ -27,6 +27,29 @@ export interface DataEntry {
   size: number | null;
 }
 
+/** Git revisions a command also looks at besides the workspace (DVC's `-a`, `-T`, `-A`). */
+export interface RevScopes {
+  /** The commit at the tip of every branch. */
+  allBranches?: boolean;
+  /** The commit of every tag. */
+  allTags?: boolean;
+  /** Every commit reachable from a branch or tag. */
+  allCommits?: boolean;
+}
+
+export function hasRevScope(scopes: RevScopes): boolean {
+  return scopes.allBranches === true || scopes.allTags === true || scopes.allCommits === true;
+}
+
+/** The commits the scopes name, each once. */
+export async function commitsIn(history: GitHistory, scopes: RevScopes): Promise<string[]> {
+  const commits = new Set<string>();
+  if (scopes.allCommits) for (const c of await history.allCommits()) commits.add(c);
+  if (scopes.allBranches) for (const c of await history.branchCommits()) commits.add(c);
+  if (scopes.allTags) for (const c of await history.tagCommits()) commits.add(c);
+  return [...commits];
+}
+
 export function historyOf(repo: Repo): GitHistory {
   if (repo.gitRoot === undefined) {
     throw new CpvError('E_NOT_GIT', 'this command needs git history, but the repository is not in git', {
@@ -53,6 +76,8 @@ export async function workspaceOutputs(repo: Repo): Promise<RecordedOutput[]> {
         nfiles: out.nfiles,
         isexec: out.isexec === true,
         cached: out.cache !== false,
+        ...(out.push === false ? { push: false } : {}),
+        ...(out.remote === undefined ? {} : { remote: out.remote }),
       });
     }
   }

@@ -47,7 +47,7 @@ export async function fetchLocked(
   targets: string[],
   opts: TransferOptions,
 ): Promise<FetchResult> {
-  const { outputs } = await selectOutputs(repo, targets);
+  const { outputs } = await selectOutputs(repo, targets, { revs: opts });
   let fetched = 0;
   for (const group of await groupByRemote(repo, outputs, opts.remote)) {
     fetched += await fetchFromRemote(repo, group.remote, group.outputs, opts);

@@ -19,16 +19,13 @@ import { objectRoot, TEMP_PREFIX } from '../cache/odb.js';
 import { CpvError } from '../errors.js';
 import type { RecordedOutput } from '../git/history.js';
 import { readManifest } from './cached-manifest.js';
-import { historyOf, workspaceOutputs } from './data-index.js';
+import { commitsIn, hasRevScope, historyOf, type RevScopes, workspaceOutputs } from './data-index.js';
 import { type LockOptions, withRepoLock } from './lock.js';
 import { Repo } from './repo.js';
 
-export interface GcScopes {
+export interface GcScopes extends RevScopes {
   /** Keep what the workspace's `.dvc`/`dvc.lock` files use (always on; the flag makes it explicit). */
   workspace?: boolean;
-  allBranches?: boolean;
-  allTags?: boolean;
-  allCommits?: boolean;
 }
 
 export interface GcOptions extends GcScopes, LockOptions {
@@ -72,7 +69,7 @@ export interface GcResult {
 }
 
 export function hasScope(s: GcScopes): boolean {
-  return Boolean(s.workspace || s.allBranches || s.allTags || s.allCommits);
+  return s.workspace === true || hasRevScope(s);
 }
 
 export async function gc(opts: GcOptions = {}): Promise<GcResult> {
@@ -120,13 +117,9 @@ async function gcLocked(repo: Repo, opts: GcOptions): Promise<GcResult> {
 /** Every oid the kept scopes use, `.dir` manifests expanded through the cache. */
 export async function usedOids(repo: Repo, scopes: GcScopes): Promise<Set<string>> {
   const outs: RecordedOutput[] = [...(await workspaceOutputs(repo))];
-  if (scopes.allBranches || scopes.allTags || scopes.allCommits) {
+  if (hasRevScope(scopes)) {
     const history = historyOf(repo);
-    const commits = new Set<string>();
-    if (scopes.allCommits) for (const c of await history.allCommits()) commits.add(c);
-    if (scopes.allBranches) for (const c of await history.branchCommits()) commits.add(c);
-    if (scopes.allTags) for (const c of await history.tagCommits()) commits.add(c);
-    for (const c of commits) outs.push(...(await history.outputsAt(c)));
+    for (const c of await commitsIn(history, scopes)) outs.push(...(await history.outputsAt(c)));
   }
   const used = new Set<string>();
   const expanded = new Set<string>();

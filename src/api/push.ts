@@ -49,7 +49,7 @@ export async function push(targets: string[] = [], opts: TransferOptions = {}): 
   return withRepoLock(
     repo.dvcDir,
     async () => {
-      const { outputs } = await selectOutputs(repo, targets, { forPush: true });
+      const { outputs } = await selectOutputs(repo, targets, { forPush: true, revs: opts });
       const result: PushResult = { pushed: 0, remotes: [] };
       for (const group of await groupByRemote(repo, outputs, opts.remote)) {
         result.pushed += await pushToRemote(repo, group.remote, group.outputs, opts);
@@ -74,11 +74,14 @@ async function pushToRemote(
   const jobs = jobsFor(remote, opts.jobs);
   const failed: FailedObject[] = [];
   // Manifests come from the local cache: an output whose manifest is gone cannot be pushed.
-  const plan = await collectObjects(repo, outputs, { onMissingManifest: (f) => failed.push(f) });
+  const collected = await collectObjects(repo, outputs, { onMissingManifest: (f) => failed.push(f) });
+  // A path inside a directory pushes just its files, as DVC's granular push: the manifest goes
+  // up only with the whole directory (and then only over complete contents).
+  const plan = { ...collected, dirs: collected.dirs.filter((d) => d.whole) };
   const mine = [...plan.files.values(), ...plan.dirs.map((d) => d.ref)];
   const local = await localObjects(repo, mine, jobs);
-  // A manifest may go up only over complete contents, so look up all of a directory's files even
-  // when the targets name just part of it.
+  // A manifest may go up only over complete contents, so look up all of its directory's files,
+  // also those no target names.
   const onRemote = await existingByHash(remote, [...mine, ...plan.dirs.flatMap((d) => d.all)], {
     jobs,
     signal: opts.signal,

@@ -18,6 +18,7 @@ import { CpvError, isCpvError } from '../errors.js';
 import { isInside, toPosix } from '../fsutil.js';
 import { oidsExist } from '../remote/exists.js';
 import { getRemote, type Remote } from '../remote/index.js';
+import { commitsIn, hasRevScope, historyOf, type RevScopes } from './data-index.js';
 import type { LockOptions } from './lock.js';
 import type { Repo } from './repo.js';
 import { loadAllStageFiles, type TrackedOutput } from './stages.js';
@@ -31,7 +32,11 @@ export interface TransferProgress {
   bytesTotal: number;
 }
 
-export interface TransferOptions extends LockOptions {
+/**
+ * `allBranches`, `allTags`, `allCommits` (`-a`, `-T`, `-A`) add the outputs the `.dvc` and
+ * `dvc.lock` files of those git revisions record, read from git without a checkout.
+ */
+export interface TransferOptions extends LockOptions, RevScopes {
   cwd?: string;
   /** Remote name; default: each output's `remote:`, else `core.remote`. */
   remote?: string;
@@ -43,7 +48,8 @@ export interface TransferOptions extends LockOptions {
 
 /** One output a command acts on. */
 export interface SelectedOutput {
-  tracked: TrackedOutput;
+  /** The workspace's record of it; absent for an output found only in git history. */
+  tracked?: TrackedOutput;
   /** Path as DVC shows it (relative to the cwd, `/`-separated). */
   display: string;
   oid: string;
@@ -81,6 +87,8 @@ export function jobsFor(remote: Remote, requested: number | undefined): number {
 export interface SelectOptions {
   /** Skip outputs marked `push: false` (push only). */
   forPush?: boolean;
+  /** Also the outputs of these git revisions (matched against the same targets). */
+  revs?: RevScopes;
 }
 
 /**
@@ -116,7 +124,66 @@ export async function selectOutputs(
       ...(out.remote === undefined ? {} : { remoteName: out.remote }),
     });
   }
+  if (opts.revs !== undefined && hasRevScope(opts.revs)) {
+    outputs.push(...(await historyOutputs(repo, targets, opts.revs, opts.forPush === true, outputs)));
+  }
   return { outputs, tracked: all.length };
+}
+
+/**
+ * The outputs recorded at the commits `revs` names that `targets` select (all when empty), each
+ * version once, and none the workspace outputs already cover. A target selects an output by its
+ * path or its `.dvc` file as they are at that commit, or a part of a directory output by a path
+ * inside it (as in the workspace).
+ */
+async function historyOutputs(
+  repo: Repo,
+  targets: readonly string[],
+  revs: RevScopes,
+  forPush: boolean,
+  already: readonly SelectedOutput[],
+): Promise<SelectedOutput[]> {
+  const history = historyOf(repo);
+  const wanted = targets.map((t) => toPosix(path.relative(repo.root, repo.resolve(t))));
+  const seen = new Set(already.map((o) => `${objectId(o)}\0${o.subpath ?? ''}`));
+  const found: SelectedOutput[] = [];
+  for (const commit of await commitsIn(history, revs)) {
+    for (const out of await history.outputsAt(commit)) {
+      if (out.md5 === undefined || !out.cached || (forPush && out.push === false)) continue;
+      const isDir = out.md5.endsWith('.dir');
+      for (const subpath of subpathsSelected(out.path, out.source, isDir, wanted)) {
+        const output: SelectedOutput = {
+          display: repo.display(path.join(repo.root, out.path)),
+          oid: out.md5,
+          hashName: out.hashName,
+          isDir,
+          ...(subpath === undefined ? {} : { subpath }),
+          ...(out.remote === undefined ? {} : { remoteName: out.remote }),
+        };
+        const key = `${objectId(output)}\0${subpath ?? ''}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        found.push(output);
+      }
+    }
+  }
+  return found;
+}
+
+/**
+ * Which parts of a recorded output the targets (repository-relative) ask for: `[undefined]` for
+ * all of it, a relpath for a part of a directory, none when no target names it.
+ */
+function subpathsSelected(
+  outPath: string,
+  source: string,
+  isDir: boolean,
+  wanted: readonly string[],
+): Array<string | undefined> {
+  if (wanted.length === 0 || wanted.some((w) => w === outPath || w === source || w === ''))
+    return [undefined];
+  if (!isDir) return [];
+  return wanted.filter((w) => w.startsWith(`${outPath}/`)).map((w) => w.slice(outPath.length + 1));
 }
 
 function matchTarget(
@@ -269,6 +336,8 @@ export class ProgressCounter {
 export interface DirObjects {
   ref: ObjectRef;
   all: ObjectRef[];
+  /** Some output selects the whole directory (not just a path inside it). */
+  whole: boolean;
 }
 
 /** Everything a set of outputs consists of: file objects (deduplicated) and directories. */
@@ -308,11 +377,13 @@ export async function collectObjects(
       opts.onMissingManifest({ name: ref.name, oid: ref.oid, reason: 'directory manifest not available' });
       continue;
     }
-    if (!dirsById.has(objectId(ref))) {
-      const dir = { ref, all: fileRefs(output, entries) };
+    let dir = dirsById.get(objectId(ref));
+    if (dir === undefined) {
+      dir = { ref, all: fileRefs(output, entries), whole: false };
       dirsById.set(objectId(ref), dir);
       plan.dirs.push(dir);
     }
+    if (output.subpath === undefined) dir.whole = true;
     for (const file of fileRefs(output, entriesUnder(entries, output.subpath))) addFile(file);
   }
   return plan;

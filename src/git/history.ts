@@ -32,6 +32,10 @@ export interface RecordedOutput {
   isexec: boolean;
   /** `cache: false` outputs are recorded but never stored in the cache. */
   cached: boolean;
+  /** `push: false`: never pushed (set only then). */
+  push?: false;
+  /** The remote named by the output's `remote:` key, if any. */
+  remote?: string;
 }
 
 interface TreeItem {
@@ -276,6 +280,8 @@ function recorded(out: DvcOutput, outPath: string, source: string): RecordedOutp
     nfiles: out.nfiles,
     isexec: out.isexec === true,
     cached: out.cache !== false,
+    ...(out.push === false ? { push: false } : {}),
+    ...(out.remote === undefined ? {} : { remote: out.remote }),
   };
 }
 

@@ -149,6 +149,16 @@ describe('local remote round trip', () => {
     expect(await odb.exists(a5)).toBe(false);
   });
 
+  it('a partial push uploads just that file; its manifest follows with the whole directory', async () => {
+    const { a, remote } = await repoA();
+    expect((await push(['data/sub/b.txt'], { cwd: a })).pushed).toBe(1);
+    const { md5: b5 } = await hashFile(path.join(a, 'data/sub/b.txt'), 'md5');
+    expect([...listing(remote).keys()]).toEqual([`files/md5/${b5.slice(0, 2)}/${b5.slice(2)}`]);
+    // The rest: model.bin, a.txt, empty.txt and the manifest, last.
+    expect((await push([], { cwd: a })).pushed).toBe(4);
+    expect((await cloudStatus([], { cwd: a })).status).toEqual({});
+  });
+
   it('legacy (md5-dos2unix) outputs go to the root layout of the remote', async () => {
     const a = gitRepo();
     const remote = tempDir('cpv-remote-');

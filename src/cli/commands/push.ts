@@ -1,3 +1,4 @@
+import type { RevScopes } from '../../api/data-index.js';
 import { push } from '../../api/push.js';
 import { TransferIncompleteError, type TransferProgress } from '../../api/transfer.js';
 import { EXIT } from '../exit-codes.js';
@@ -5,8 +6,9 @@ import type { Output } from '../output.js';
 import type { Progress, ProgressBar } from '../progress.js';
 import { LOCK_WAIT_MS } from '../render.js';
 import type { CommandContext } from './context.js';
+import { revScopes } from './transfer.js';
 
-export interface TransferFlags {
+export interface TransferFlags extends RevScopes {
   remote?: string;
   jobs?: number;
   json?: boolean;
@@ -24,6 +26,7 @@ export function transferOptions(
     cwd: ctx.cwd,
     ...(flags.remote === undefined ? {} : { remote: flags.remote }),
     ...(flags.jobs === undefined ? {} : { jobs: flags.jobs }),
+    ...revScopes(flags),
     waitMs: LOCK_WAIT_MS,
     onWait: (holder: string) =>
       ctx.output.err(`Waiting for the repository lock held by process ${holder}…\n`),

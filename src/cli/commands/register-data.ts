@@ -29,5 +29,8 @@ export function registerData(program: Command, ctx: CommandContext): void {
     .option('-c, --cloud', 'compare the cache with a remote instead of the workspace')
     .option('-r, --remote <name>', 'remote to compare with (implies -c)')
     .option('-j, --jobs <n>', 'parallel remote checks (with -c)', parseJobs)
+    .option('-a, --all-branches', 'with -c: also the data of the tip of every git branch')
+    .option('-T, --all-tags', 'with -c: also the data of every git tag')
+    .option('-A, --all-commits', 'with -c: also the data of every git commit')
     .action(ctx.run(async () => (await import('./status.js')).statusCommand(ctx)));
 }

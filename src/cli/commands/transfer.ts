@@ -1,5 +1,6 @@
 /** Registrations of the commands that move data between the cache and a remote: push, fetch, pull. */
 import { type Command, InvalidArgumentError } from 'commander';
+import type { RevScopes } from '../../api/data-index.js';
 import type { CommandContext } from './context.js';
 
 /** `-j 8` → 8; anything else is a usage error caught by commander. */
@@ -11,6 +12,15 @@ export function parseJobs(value: string): number {
   return jobs;
 }
 
+/** The `-a`/`-T`/`-A` flags given, as library options. */
+export function revScopes(flags: RevScopes): RevScopes {
+  return {
+    ...(flags.allBranches ? { allBranches: true } : {}),
+    ...(flags.allTags ? { allTags: true } : {}),
+    ...(flags.allCommits ? { allCommits: true } : {}),
+  };
+}
+
 function transferOptions(cmd: Command): Command {
   return cmd
     .argument('[targets...]', '.dvc files, outputs, or paths inside a tracked directory (default: all)')
@@ -20,6 +30,9 @@ function transferOptions(cmd: Command): Command {
       'parallel transfers (default: the remote’s jobs, else 4 × CPU cores)',
       parseJobs,
     )
+    .option('-a, --all-branches', 'also the data of the tip of every git branch')
+    .option('-T, --all-tags', 'also the data of every git tag')
+    .option('-A, --all-commits', 'also the data of every git commit')
     .option('--json', 'print the result as JSON')
     .option('-q, --quiet', 'print nothing on success');
 }
