@@ -21,6 +21,7 @@
 import { Writable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { nodeCryptoHasMd5 } from '../cache/md5.js';
+import { giveBackBuffer } from './range-buffers.js';
 
 /** Bytes posted to the worker and not yet written, per stream, before the stream waits. */
 const MAX_IN_FLIGHT = 16 << 20;
@@ -42,6 +43,16 @@ function closeFd(s) {
   const fd = s.fd;
   s.fd = undefined;
   fs.closeSync(fd);
+}
+// All of bytes at position at, through the pool (a short write continues where it stopped).
+function writeAt(fd, bytes, at, done) {
+  const step = (off) =>
+    fs.write(fd, bytes, off, bytes.length - off, at + off, (err, n) => {
+      if (err) done(err);
+      else if (off + n < bytes.length) step(off + n);
+      else done(null);
+    });
+  step(0);
 }
 parentPort.on('message', (msg) => {
   if (msg.op === 'sha256') {
@@ -70,7 +81,8 @@ parentPort.on('message', (msg) => {
     return;
   }
   if (msg.op === 'open') {
-    const s = { fd: undefined, md5: crypto.createHash('md5'), size: 0, failed: false };
+    // writing: writes in the pool not yet done; afterWrites: what waits for them (end, close).
+    const s = { fd: undefined, md5: crypto.createHash('md5'), size: 0, failed: false, writing: 0, afterWrites: undefined };
     streams.set(msg.id, s);
     try {
       s.fd = fs.openSync(msg.path, 'r+');
@@ -84,34 +96,46 @@ parentPort.on('message', (msg) => {
   if (msg.op === 'bytes') {
     if (s.failed) return;
     const bytes = msg.bytes;
-    try {
-      for (let off = 0; off < bytes.length; ) off += fs.writeSync(s.fd, bytes, off, bytes.length - off, s.size + off);
-    } catch (err) {
-      fail(msg.id, s, err);
-      return;
-    }
-    s.md5.update(bytes);
+    // The write runs in the pool while this thread hashes the same bytes: a download costs the
+    // longer of the two instead of their sum (writing into memory the kernel has to find first
+    // took as long as hashing here). Writes are positional, so several may run at once.
+    s.writing += 1;
+    writeAt(s.fd, bytes, s.size, (err) => {
+      s.writing -= 1;
+      if (err) {
+        if (!s.failed) fail(msg.id, s, err);
+      } else if (!s.failed) {
+        // The memory goes back with the answer: freed by the main thread's frequent collections
+        // rather than by this thread's, which allocates too little to collect soon.
+        parentPort.postMessage({ id: msg.id, written: bytes.length, bytes }, [bytes.buffer]);
+      }
+      if (s.writing === 0 && s.afterWrites !== undefined) s.afterWrites();
+    });
     s.size += bytes.length;
-    // The memory goes back with the answer: freed by the main thread's frequent collections
-    // rather than by this thread's, which allocates too little to collect soon.
-    parentPort.postMessage({ id: msg.id, written: bytes.length, bytes }, [bytes.buffer]);
+    s.md5.update(bytes);
     return;
   }
-  // 'end' (all bytes sent) or 'close' (the stream was abandoned)
+  // 'end' (all bytes sent) or 'close' (the stream was abandoned): once its writes are done, the
+  // file is closed (never under a write in flight) and, for 'end', the digest sent.
   streams.delete(msg.id);
-  try {
-    closeFd(s);
-  } catch (err) {
-    if (msg.op === 'end' && !s.failed) fail(msg.id, s, err);
-  }
-  if (msg.op === 'end' && !s.failed) parentPort.postMessage({ id: msg.id, md5: s.md5.digest('hex'), size: s.size });
+  const finish = () => {
+    s.afterWrites = undefined;
+    try {
+      closeFd(s);
+    } catch (err) {
+      if (msg.op === 'end' && !s.failed) fail(msg.id, s, err);
+    }
+    if (msg.op === 'end' && !s.failed) parentPort.postMessage({ id: msg.id, md5: s.md5.digest('hex'), size: s.size });
+  };
+  if (s.writing > 0) s.afterWrites = finish;
+  else finish();
 });
 `;
 
 type Reply =
   | { id: number; sha256: string }
   | { id: number; part: { sha256: string; md5?: string }; buffer: ArrayBuffer }
-  | { id: number; written: number }
+  | { id: number; written: number; bytes: Uint8Array }
   | { id: number; md5: string; size: number }
   | { id: number; error: { code?: string; message: string } };
 
@@ -318,6 +342,7 @@ export class OffThreadHashingSink extends Writable {
       this.onFailure(Object.assign(new Error(reply.error.message), { code: reply.error.code }));
     } else if ('written' in reply) {
       this.inFlight -= reply.written;
+      giveBackBuffer(reply.bytes.buffer);
       if (this.inFlight < MAX_IN_FLIGHT && this.resumeWrite !== undefined) {
         const resume = this.resumeWrite;
         this.resumeWrite = undefined;

@@ -58,6 +58,7 @@ import { proxyAgents, proxyConfigured } from '../proxy.js';
 import { BodyCutShort } from './http1.js';
 import type { RemoteConfig } from './index.js';
 import { sha256OffThread } from './off-thread.js';
+import { RANGE_BYTES, takeBuffer } from './range-buffers.js';
 import type { Remote, TransferCallOptions } from './remote.js';
 import { abortedError, withRetry } from './retry.js';
 import { type DirectResponse, DirectS3 } from './s3-direct.js';
@@ -69,7 +70,7 @@ export const MIN_PART_SIZE = 5 * MiB;
 const MAX_PARTS = 10_000;
 const DEFAULT_TIMEOUT_S = 60;
 /** Objects larger than this are read as parallel ranges of this size. */
-const RANGE_SIZE = 8 * MiB;
+const RANGE_SIZE = RANGE_BYTES;
 const SYNC_READ_MAX = 256 * 1024;
 
 /** Part size for an object of `size` bytes: max(5 MiB, size / 10,000), rounded up to a MiB. */
@@ -311,8 +312,29 @@ export class S3Remote implements Remote {
     end: number,
     opts: TransferCallOptions,
   ): Promise<Buffer> {
+    const direct = await this.directRangeBytes(key, start, end, opts.signal);
+    if (direct !== undefined) return direct;
     const { body } = await this.getRange(key, start, end, opts);
     return collect(body, end - start + 1);
+  }
+
+  /** A later range through the direct path's light client; `undefined` asks node:http or the SDK. */
+  private async directRangeBytes(
+    key: string,
+    start: number,
+    end: number,
+    signal: AbortSignal | undefined,
+  ): Promise<Buffer | undefined> {
+    const direct = this.direct;
+    if (direct === undefined) return undefined;
+    try {
+      return await direct.getRangeBytes(this.prefix + key, start, end, signal);
+    } catch (err) {
+      // Cut short mid-body: a transient failure, retried like any reset.
+      if (err instanceof BodyCutShort) throw this.error(err, `cannot download '${key}'`, signal);
+      this.directFailed(err, signal);
+      return undefined;
+    }
   }
 
   /** GET of bytes `start..end`; `total` is the object's size (from Content-Range). */
@@ -892,7 +914,7 @@ function boundToSignal(inner: S3Client['config']['requestHandler'], signal: Abor
  */
 function collect(body: Readable, length: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const whole = Buffer.allocUnsafe(length);
+    const whole = takeBuffer(length);
     let got = 0;
     let ended = false;
     const wrongSize = () => Object.assign(new Error(`got ${got} of ${length} bytes`), { code: 'ECONNRESET' });

@@ -246,3 +246,79 @@ describe('Http1Client', () => {
     });
   });
 });
+
+/** An agent whose connections node:http does not make itself: they read through data events. */
+class WrappingAgent extends http.Agent {
+  override createConnection(...args: Parameters<http.Agent['createConnection']>) {
+    return http.Agent.prototype.createConnection.apply(this, args);
+  }
+}
+
+describe.each([
+  ['node:http’s agent (reads into the shared buffer)', () => new http.Agent({ keepAlive: true })],
+  ['an agent of its own (data events)', () => new WrappingAgent({ keepAlive: true })],
+])('Http1Client over %s', (_name, agent) => {
+  /** A body of `size` bytes that differs from every other path's. */
+  const bodyOf = (p: string, size: number) => {
+    const bytes = Buffer.alloc(size);
+    for (let i = 0; i < size; i += 4) bytes.writeUInt32LE((i * 2654435761 + p.charCodeAt(1)) >>> 0, i);
+    return bytes;
+  };
+
+  it('keeps the bodies of many connections apart while they arrive interleaved', async () => {
+    const size = 1 << 20;
+    const s = await scriptedServer((socket, request) => {
+      const p = request.split(' ')[1]!;
+      // Head in two writes a moment apart, then the body in pieces: reads of every
+      // connection interleave.
+      socket.write('HTTP/1.1 200 OK\r\nContent-');
+      setTimeout(() => {
+        socket.write(`Length: ${size}\r\n\r\n`);
+        const body = bodyOf(p, size);
+        for (let off = 0; off < size; off += 100_000) socket.write(body.subarray(off, off + 100_000));
+      }, 5);
+    });
+    const c = new Http1Client(agent(), {
+      protocol: 'http:',
+      host: '127.0.0.1',
+      port: s.port,
+      connectTimeoutMs: 5_000,
+      readTimeoutMs: 5_000,
+    });
+    clients.push(c);
+    const paths = ['/a', '/b', '/c', '/d', '/e', '/f', '/g', '/h'];
+    const answers = await Promise.all(paths.map((p) => c.request(head(p), undefined, size)));
+    answers.forEach((answer, i) => {
+      expect(answer.status).toBe(200);
+      expect(answer.body?.equals(bodyOf(paths[i]!, size)), paths[i]).toBe(true);
+    });
+    expect(s.connections()).toBe(paths.length);
+  });
+
+  it('reads a range (206) when asked for one; any other answer comes without a body', async () => {
+    const s = await scriptedServer((socket, request) =>
+      socket.write(
+        request.includes('/whole')
+          ? ok('0123456789')
+          : 'HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 2-5/10\r\nContent-Length: 4\r\n\r\n2345',
+      ),
+    );
+    const c = new Http1Client(agent(), {
+      protocol: 'http:',
+      host: '127.0.0.1',
+      port: s.port,
+      connectTimeoutMs: 5_000,
+      readTimeoutMs: 5_000,
+    });
+    clients.push(c);
+    expect(await c.request(head('/range'), undefined, 4, undefined, 206)).toEqual({
+      status: 206,
+      body: Buffer.from('2345'),
+    });
+    expect(await c.request(head('/whole'), undefined, 100, undefined, 206)).toEqual({
+      status: 200,
+      body: undefined,
+    });
+    expect(await c.request(head('/range'), undefined, 100)).toEqual({ status: 206, body: undefined });
+  });
+});

@@ -10,6 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { canOffload, OffThreadHashingSink, sha256OffThread } from '../../src/remote/off-thread.js';
+import { RANGE_BYTES, takeBuffer } from '../../src/remote/range-buffers.js';
 import { hashPayloadsOffThread } from '../../src/remote/s3.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -47,6 +48,21 @@ describe('OffThreadHashingSink', () => {
     await pipeline(Readable.from(chunksOf(data)), sink);
     expect(sink.digest()).toEqual({ md5: createHash('md5').update(data).digest('hex'), size: data.length });
     expect(fs.readFileSync(file).equals(data)).toBe(true);
+  });
+
+  it('gives each range-sized buffer back once written, for the next range to use', async () => {
+    const ranges = [0x11, 0x22, 0x33].map((fill) => Buffer.alloc(RANGE_BYTES, fill));
+    const expected = createHash('md5');
+    for (const r of ranges) expected.update(r);
+    const file = emptyFile();
+    const sink = new OffThreadHashingSink(file, (e) => e as Error);
+    await pipeline(Readable.from(ranges), sink);
+    expect(sink.digest().md5).toBe(expected.digest('hex'));
+    expect(fs.statSync(file).size).toBe(3 * RANGE_BYTES);
+    // The memory that comes back still holds a range's bytes: it was not allocated anew.
+    const reused = takeBuffer(RANGE_BYTES);
+    expect([0x11, 0x22, 0x33]).toContain(reused[0]);
+    expect(reused.every((b) => b === reused[0])).toBe(true);
   });
 
   it('two streams at once keep their bytes apart', async () => {

@@ -163,9 +163,18 @@ describe.runIf(server !== undefined)(`DirectS3 against ${server?.source}`, () =>
     expect(await g.getWhole(keys[0]!, body(keys[0]!).length - 1, undefined)).toBeUndefined();
     expect(await g.get('no/such/key', 'bytes=0-9', undefined)).toBeUndefined();
     expect(await g.getWhole('no/such/key', 1 << 20, undefined)).toBeUndefined();
+    // Ranges of a large download, whole in one buffer each (also the lighter client).
+    for (const key of keys) {
+      expect((await g.getRangeBytes(key, 5, 104, undefined))?.equals(body(key).subarray(5, 105))).toBe(true);
+    }
+    const size = body(keys[0]!).length;
+    // Past the end, the server answers a shorter range: not the range asked for.
+    expect(await g.getRangeBytes(keys[0]!, size - 10, size + 9, undefined)).toBeUndefined();
+    expect(await g.getRangeBytes('no/such/key', 0, 9, undefined)).toBeUndefined();
     const denied = getter(s3.endpoint, bucket, { accessKeyId: s3.accessKey, secretAccessKey: 'wrong' });
     expect(await denied.get(keys[0]!, 'bytes=0-9', undefined)).toBeUndefined();
     expect(await denied.getWhole(keys[0]!, 1 << 20, undefined)).toBeUndefined();
+    expect(await denied.getRangeBytes(keys[0]!, 0, 9, undefined)).toBeUndefined();
     g.close();
     denied.close();
   });
