@@ -258,6 +258,18 @@ describe.each([
   ['node:http’s agent (reads into the shared buffer)', () => new http.Agent({ keepAlive: true })],
   ['an agent of its own (data events)', () => new WrappingAgent({ keepAlive: true })],
 ])('Http1Client over %s', (_name, agent) => {
+  const clientOver = (a: http.Agent, port: number) => {
+    const c = new Http1Client(a, {
+      protocol: 'http:',
+      host: '127.0.0.1',
+      port,
+      connectTimeoutMs: 5_000,
+      readTimeoutMs: 5_000,
+    });
+    clients.push(c);
+    return c;
+  };
+
   /** A body of `size` bytes that differs from every other path's. */
   const bodyOf = (p: string, size: number) => {
     const bytes = Buffer.alloc(size);
@@ -278,14 +290,7 @@ describe.each([
         for (let off = 0; off < size; off += 100_000) socket.write(body.subarray(off, off + 100_000));
       }, 5);
     });
-    const c = new Http1Client(agent(), {
-      protocol: 'http:',
-      host: '127.0.0.1',
-      port: s.port,
-      connectTimeoutMs: 5_000,
-      readTimeoutMs: 5_000,
-    });
-    clients.push(c);
+    const c = clientOver(agent(), s.port);
     const paths = ['/a', '/b', '/c', '/d', '/e', '/f', '/g', '/h'];
     const answers = await Promise.all(paths.map((p) => c.request(head(p), undefined, size)));
     answers.forEach((answer, i) => {
@@ -303,14 +308,7 @@ describe.each([
           : 'HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 2-5/10\r\nContent-Length: 4\r\n\r\n2345',
       ),
     );
-    const c = new Http1Client(agent(), {
-      protocol: 'http:',
-      host: '127.0.0.1',
-      port: s.port,
-      connectTimeoutMs: 5_000,
-      readTimeoutMs: 5_000,
-    });
-    clients.push(c);
+    const c = clientOver(agent(), s.port);
     expect(await c.request(head('/range'), undefined, 4, undefined, 206)).toEqual({
       status: 206,
       body: Buffer.from('2345'),
