@@ -76,8 +76,6 @@ export async function workspaceOutputs(repo: Repo): Promise<RecordedOutput[]> {
         nfiles: out.nfiles,
         isexec: out.isexec === true,
         cached: out.cache !== false,
-        ...(out.push === false ? { push: false } : {}),
-        ...(out.remote === undefined ? {} : { remote: out.remote }),
       });
     }
   }

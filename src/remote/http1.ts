@@ -61,7 +61,10 @@ export class Http1Client {
   private readonly idle: net.Socket[] = [];
   /** Listeners an idle connection carries (it may close, or send what nobody asked for). */
   private readonly idleWatch = new Map<net.Socket, () => void>();
-  /** Who takes the bytes a connection reads into READ_BUFFER: its exchange, or its idle watch. */
+  /**
+   * Who takes the bytes a connection reads (into READ_BUFFER, or as data events where that is
+   * not used): its exchange while one runs, else its idle watch.
+   */
   private readonly readers = new Map<net.Socket, (bytes: Buffer) => void>();
 
   constructor(
@@ -123,8 +126,7 @@ export class Http1Client {
       socket.destroy();
     };
     socket.on('close', drop);
-    socket.on('data', drop); // bytes nobody asked for: the connection cannot be trusted
-    this.readers.set(socket, drop);
+    this.readers.set(socket, drop); // bytes nobody asked for: the connection cannot be trusted
     socket.on('error', drop);
     this.idleWatch.set(socket, drop);
     socket.unref(); // an idle connection keeps no process alive
@@ -136,7 +138,6 @@ export class Http1Client {
     if (drop === undefined) return;
     this.idleWatch.delete(socket);
     socket.off('close', drop);
-    socket.off('data', drop);
     this.readers.delete(socket);
     socket.off('error', drop);
   }
@@ -145,6 +146,7 @@ export class Http1Client {
   private connect(): Promise<net.Socket> {
     const { host, port } = this.opts;
     let socket: net.Socket | undefined;
+    const shared = this.readsIntoSharedBuffer();
     const options = {
       ...(this.agent as unknown as { options: object }).options,
       host,
@@ -152,7 +154,7 @@ export class Http1Client {
       servername: this.opts.protocol === 'https:' && !net.isIP(host) ? host : undefined,
       // A plain connection reads into the shared buffer (see READ_BUFFER). Only there: a proxy's
       // or TLS's own reading of the socket expects its data events.
-      ...(this.readsIntoSharedBuffer()
+      ...(shared
         ? {
             onread: {
               buffer: READ_BUFFER,
@@ -164,19 +166,19 @@ export class Http1Client {
         : {}),
     };
     return new Promise((resolve, reject) => {
+      const adopt = (s: net.Socket) => {
+        if (socket !== undefined) return; // the first socket given is the one used
+        socket = s;
+        if (!shared) s.on('data', (chunk: Buffer) => this.readers.get(s)?.(chunk));
+        resolve(s);
+      };
       // Node's agents either return the socket or hand it to the callback later (a proxy tunnel);
       // a plain net connection calls the callback on connect, with no arguments.
       const created = this.agent.createConnection(options, (err: Error | null, given?: unknown) => {
         if (err) reject(err);
-        else if (given !== undefined && given !== null) {
-          socket = given as net.Socket;
-          resolve(socket);
-        }
+        else if (given !== undefined && given !== null) adopt(given as net.Socket);
       });
-      if (created) {
-        socket = created as net.Socket;
-        resolve(socket);
-      }
+      if (created) adopt(created as net.Socket);
     });
   }
 
@@ -202,7 +204,6 @@ export class Http1Client {
       let connectTimer: NodeJS.Timeout | undefined;
       const cleanup = () => {
         clearTimeout(connectTimer);
-        socket.off('data', onData);
         this.readers.delete(socket);
         socket.off('error', onError);
         socket.off('close', onClose);
@@ -249,7 +250,6 @@ export class Http1Client {
             cause: signal?.reason,
           }),
         );
-      socket.on('data', onData);
       this.readers.set(socket, onData);
       socket.on('error', onError);
       socket.on('close', onClose);

@@ -11,7 +11,7 @@
  * is dropped shortly after the last buffer came back, so an idle process holds none.
  */
 
-/** The size of a download range (s3.ts reads large objects in ranges of this size). */
+/** The size of a download range: s3.ts reads objects larger than this as parallel ranges of it. */
 export const RANGE_BYTES = 8 * 1024 * 1024;
 const MAX_KEPT = 8;
 const DROP_AFTER_MS = 2000;

@@ -69,8 +69,6 @@ const MiB = 1024 * 1024;
 export const MIN_PART_SIZE = 5 * MiB;
 const MAX_PARTS = 10_000;
 const DEFAULT_TIMEOUT_S = 60;
-/** Objects larger than this are read as parallel ranges of this size. */
-const RANGE_SIZE = RANGE_BYTES;
 const SYNC_READ_MAX = 256 * 1024;
 
 /** Part size for an object of `size` bytes: max(5 MiB, size / 10,000), rounded up to a MiB. */
@@ -232,10 +230,10 @@ export class S3Remote implements Remote {
    */
   async get(key: string, opts: TransferCallOptions = {}): Promise<Readable> {
     await this.checkBucket(opts.signal);
-    const first = await this.getRange(key, 0, RANGE_SIZE - 1, opts);
+    const first = await this.getRange(key, 0, RANGE_BYTES - 1, opts);
     const total = first.total;
     const body =
-      total === undefined || total <= RANGE_SIZE
+      total === undefined || total <= RANGE_BYTES
         ? first.body
         : Readable.from(this.rangesAfterFirst(key, first.body, total, opts), { objectMode: false });
     const onBytes = opts.onBytes;
@@ -261,20 +259,35 @@ export class S3Remote implements Remote {
    * over `maxBytes`, or any answer but the object (`get` asks the SDK, which reports it).
    */
   async getSmall(key: string, maxBytes: number, opts: TransferCallOptions = {}): Promise<Buffer | undefined> {
-    const direct = this.direct;
-    if (direct === undefined) return undefined;
+    if (this.direct === undefined) return undefined;
     await this.checkBucket(opts.signal);
-    let bytes: Buffer | undefined;
-    try {
-      bytes = await direct.getWhole(this.prefix + key, maxBytes, opts.signal);
-    } catch (err) {
-      // Cut short mid-body: a transient failure, retried like any reset.
-      if (err instanceof BodyCutShort) throw this.error(err, `cannot download '${key}'`, opts.signal);
-      this.directFailed(err, opts.signal);
-      return undefined;
-    }
+    const bytes = await this.directBytes(key, opts.signal, (direct, fullKey) =>
+      direct.getWhole(fullKey, maxBytes, opts.signal),
+    );
     if (bytes !== undefined) opts.onBytes?.(bytes.length);
     return bytes;
+  }
+
+  /**
+   * Bytes read through the direct path's light client (whole or a range); `undefined` when this
+   * remote has no direct path, or its answer was not the bytes asked for, or it failed before
+   * answering (the caller then asks node:http or the SDK).
+   */
+  private async directBytes(
+    key: string,
+    signal: AbortSignal | undefined,
+    read: (direct: DirectS3, fullKey: string) => Promise<Buffer | undefined>,
+  ): Promise<Buffer | undefined> {
+    const direct = this.direct;
+    if (direct === undefined) return undefined;
+    try {
+      return await read(direct, this.prefix + key);
+    } catch (err) {
+      // Cut short mid-body: a transient failure, retried like any reset.
+      if (err instanceof BodyCutShort) throw this.error(err, `cannot download '${key}'`, signal);
+      this.directFailed(err, signal);
+      return undefined;
+    }
   }
 
   /** Streams the first range, then yields the later ones in order while the next are in flight. */
@@ -286,11 +299,11 @@ export class S3Remote implements Remote {
   ): AsyncGenerator<Buffer> {
     const window = Math.max(1, opts.jobs ?? this.jobs ?? 4);
     const pending: Array<Promise<Buffer>> = [];
-    let next = RANGE_SIZE;
+    let next = RANGE_BYTES;
     const refill = () => {
       while (pending.length < window && next < total) {
         const start = next;
-        const end = Math.min(next + RANGE_SIZE, total) - 1;
+        const end = Math.min(next + RANGE_BYTES, total) - 1;
         next = end + 1;
         const p = withRetry(() => this.rangeBytes(key, start, end, opts), { signal: opts.signal });
         p.catch(() => undefined); // awaited below; this only stops an early exit from leaking a rejection
@@ -312,29 +325,12 @@ export class S3Remote implements Remote {
     end: number,
     opts: TransferCallOptions,
   ): Promise<Buffer> {
-    const direct = await this.directRangeBytes(key, start, end, opts.signal);
+    const direct = await this.directBytes(key, opts.signal, (d, fullKey) =>
+      d.getRangeBytes(fullKey, start, end, opts.signal),
+    );
     if (direct !== undefined) return direct;
     const { body } = await this.getRange(key, start, end, opts);
     return collect(body, end - start + 1);
-  }
-
-  /** A later range through the direct path's light client; `undefined` asks node:http or the SDK. */
-  private async directRangeBytes(
-    key: string,
-    start: number,
-    end: number,
-    signal: AbortSignal | undefined,
-  ): Promise<Buffer | undefined> {
-    const direct = this.direct;
-    if (direct === undefined) return undefined;
-    try {
-      return await direct.getRangeBytes(this.prefix + key, start, end, signal);
-    } catch (err) {
-      // Cut short mid-body: a transient failure, retried like any reset.
-      if (err instanceof BodyCutShort) throw this.error(err, `cannot download '${key}'`, signal);
-      this.directFailed(err, signal);
-      return undefined;
-    }
   }
 
   /** GET of bytes `start..end`; `total` is the object's size (from Content-Range). */
